@@ -1,0 +1,34 @@
+"""`videomnist digits`: fetch full MNIST (the only command that touches the network) or describe a source."""
+
+from __future__ import annotations
+
+import argparse
+
+from videomnist_gpu.digits import default_data_root, download_mnist, load_digit_bank
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("digits", help="download full MNIST or describe a digit source")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    download = actions.add_parser("download", help="download full MNIST into --root (needs network)")
+    download.add_argument("--root", default=None, help=f"data root (default: {default_data_root()})")
+    download.set_defaults(run=_download)
+
+    info = actions.add_parser("info", help="print a source's name, digit counts and fingerprint")
+    info.add_argument("--digits", default="auto", help="auto | mnist | mnist-5k | PATH to IDX files")
+    info.add_argument("--root", default=None, help=f"data root (default: {default_data_root()})")
+    info.set_defaults(run=_info)
+
+
+def _download(args: argparse.Namespace) -> int:
+    path = download_mnist(args.root)
+    print(f"MNIST is in {path}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    for split in ("train", "test"):
+        bank = load_digit_bank(args.digits, split, root=args.root)
+        print(f"{split}: {bank.source} {len(bank)} digits, sha256 {bank.fingerprint}")
+    return 0
