@@ -1,0 +1,23 @@
+"""videomnist_gpu: VideoMNIST clips synthesized on any torch device, streamed or exported."""
+
+__version__ = "0.1.0"
+
+from videomnist_gpu.config import VideoMNISTConfig  # noqa: E402
+from videomnist_gpu.digits import DigitBank, load_digit_bank  # noqa: E402
+from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
+from videomnist_gpu.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
+from videomnist_gpu.synthesizer import Clips, Synthesizer  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "VideoMNISTConfig",
+    "Synthesizer",
+    "Clips",
+    "register_motion",
+    "registered_motions",
+    "MotionBounds",
+    "DigitBank",
+    "load_digit_bank",
+    "UsageError",
+    "VideoMNISTError",
+]

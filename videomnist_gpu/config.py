@@ -1,0 +1,229 @@
+"""`VideoMNISTConfig`: the one frozen description of a dataset.
+
+The same object drives the Python API, the YAML presets in `configs/`, the command line and the
+attributes of every HDF5 export. It validates itself on construction and round-trips through
+JSON and YAML, so a file's stored config re-renders any of its clips.
+
+Convention:
+    Lengths are in pixels of the output frame. Angles are in degrees. `speed_range` is the
+    digit's speed along its path in pixels per frame. `rotation_range=r` lets each digit's angle
+    wander smoothly within [-r, r]; `scale_range=(lo, hi)` lets its scale wander within [lo, hi].
+    Both change smoothly over a clip (sinusoids of a few radians per clip), never by jumps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["VideoMNISTConfig", "MAX_DIGITS"]
+
+MNIST_SIZE = 28
+MAX_DIGITS = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoMNISTConfig:
+    """Everything that determines the clips, and nothing else.
+
+    Args:
+        sequence_length: frames per clip (T).
+        image_size: frame height and width (H = W).
+        digit_size: side of a digit sprite in pixels; `None` means 28 at 64 px, scaled with
+            `image_size` (56 at 128 px).
+        num_digits: digits per clip (K); they composite with `max`.
+        motion_types: names of registered motions; each clip draws one of them uniformly.
+        margin: pixels at each border that no ink may touch.
+        speed_range: (min, max) speed along the path, pixels per frame.
+        rotation_range: maximum absolute angle in degrees (0: no rotation).
+        scale_range: (min, max) scale of the digit (1, 1: no scaling).
+        fps: frames per second written into exports and videos.
+        seed: the seed of every random number (see `keyed_random`).
+        digits: digit source: `auto`, `mnist`, `mnist-5k` or a path to a folder of IDX files.
+
+    Example:
+        >>> VideoMNISTConfig(image_size=128).digit_size
+        56
+        >>> VideoMNISTConfig.from_json(VideoMNISTConfig(seed=3).to_json()).seed
+        3
+    """
+
+    sequence_length: int = 16
+    image_size: int = 64
+    digit_size: int | None = None
+    num_digits: int = 1
+    motion_types: tuple[str, ...] = ("bounce", "circular", "linear")
+    margin: int = 5
+    speed_range: tuple[float, float] = (1.0, 3.0)
+    rotation_range: float = 0.0
+    scale_range: tuple[float, float] = (1.0, 1.0)
+    fps: int = 10
+    seed: int = 0
+    digits: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("motion_types", "speed_range", "scale_range"):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                object.__setattr__(self, name, tuple(value))
+        if self.digit_size is None and _is_int(self.image_size):
+            object.__setattr__(self, "digit_size", max(1, round(MNIST_SIZE * self.image_size / 64)))
+        self._validate()
+
+    # ------------------------------------------------------------------ derived geometry
+    @property
+    def translation_only(self) -> bool:
+        """True when digits neither rotate nor scale (the fast rendering path)."""
+        return self.rotation_range == 0 and self.scale_range == (1.0, 1.0)
+
+    @property
+    def digit_half_extent(self) -> float:
+        """Half the side of the axis-aligned box that holds a digit at any angle and scale."""
+        angle = math.radians(min(self.rotation_range, 45.0))
+        return self.digit_size / 2 * self.scale_range[1] * (math.cos(angle) + math.sin(angle))
+
+    @property
+    def center_bounds(self) -> tuple[float, float]:
+        """(lo, hi): where a digit's centre may be so its box keeps `margin` px (+1 for bilinear)."""
+        reach = self.margin + self.digit_half_extent + 1.0
+        return reach, self.image_size - reach
+
+    # ------------------------------------------------------------------ serialization
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for name in ("motion_types", "speed_range", "scale_range"):
+            out[name] = list(out[name])
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "VideoMNISTConfig":
+        if not isinstance(values, dict):
+            raise ValueError(f"config: expected a mapping of fields, got {type(values).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"config: unknown key {unknown[0]!r}. Valid: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "VideoMNISTConfig":
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"config: not valid JSON ({err.msg} at line {err.lineno})") from None
+        return cls.from_dict(values)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "VideoMNISTConfig":
+        """Load a YAML preset; its keys are this class's fields (all optional)."""
+        return cls.from_dict(read_yaml_mapping(path))
+
+    def replace(self, **changes: Any) -> "VideoMNISTConfig":
+        """A copy with `changes` applied; `digit_size` follows a new `image_size` unless given."""
+        values = self.to_dict()
+        if "image_size" in changes and "digit_size" not in changes:
+            values["digit_size"] = None
+        values.update(changes)
+        return VideoMNISTConfig.from_dict(values)
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON: equal configs, equal fingerprints."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        from videomnist_gpu.motions import registered_motions
+
+        _check_int("sequence_length", self.sequence_length, minimum=2)
+        _check_int("image_size", self.image_size, minimum=8)
+        _check_int("digit_size", self.digit_size, minimum=4)
+        _check_int("num_digits", self.num_digits, minimum=1, maximum=MAX_DIGITS)
+        _check_int("margin", self.margin, minimum=0)
+        _check_int("fps", self.fps, minimum=1)
+        _check_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
+        _check_range("speed_range", self.speed_range, minimum=0.0, positive=True)
+        _check_range("scale_range", self.scale_range, minimum=0.25, maximum=4.0)
+        if not isinstance(self.rotation_range, (int, float)) or isinstance(self.rotation_range, bool):
+            raise ValueError(f"rotation_range: expected degrees as a number, got {self.rotation_range!r}")
+        if not 0 <= self.rotation_range <= 180:
+            raise ValueError(f"rotation_range: must be within 0..180 degrees, got {self.rotation_range}")
+        if not isinstance(self.digits, str) or not self.digits:
+            raise ValueError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
+        if not self.motion_types or not all(isinstance(m, str) for m in self.motion_types):
+            raise ValueError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
+        valid = registered_motions()
+        for motion in self.motion_types:
+            if motion not in valid:
+                raise ValueError(f"motion_types: unknown motion {motion!r}. Valid: {', '.join(valid)}")
+        if len(set(self.motion_types)) != len(self.motion_types):
+            raise ValueError(f"motion_types: each motion may appear once, got {list(self.motion_types)}")
+        lo, hi = self.center_bounds
+        if hi - lo < 4:
+            need = math.ceil(2 * (self.margin + self.digit_half_extent + 1.0) + 4)
+            raise ValueError(
+                f"image_size: {self.image_size} px leaves no room to move a {self.digit_size} px digit "
+                f"(scale up to {self.scale_range[1]}, rotation {self.rotation_range} deg) inside a "
+                f"{self.margin} px margin; use image_size >= {need} or a smaller digit_size/margin"
+            )
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping; one-line `ValueError` otherwise."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ValueError(f"config: cannot read {path}: {err.strerror or err}") from None
+    try:
+        values = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"config: {path} is not valid YAML{where}") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(f"config: {path} must hold a mapping of fields, got {type(values).__name__}")
+    return values
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+    if not _is_int(value):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
+        raise ValueError(f"{name}: must be {bound}, got {value}")
+
+
+def _check_range(name: str, value: Any, minimum: float, maximum: float | None = None,
+                 positive: bool = False) -> None:
+    ok = (isinstance(value, tuple) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+    if not ok:
+        raise ValueError(f"{name}: expected two numbers (min, max), got {value!r}")
+    lo, hi = value
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise ValueError(f"{name}: expected finite min <= max, got {list(value)}")
+    if lo < minimum or (maximum is not None and hi > maximum):
+        bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
+        raise ValueError(f"{name}: values must be {bound}, got {list(value)}")
+    if positive and lo <= 0:
+        raise ValueError(f"{name}: min must be > 0 so every clip moves, got {list(value)}")

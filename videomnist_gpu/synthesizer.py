@@ -1,0 +1,111 @@
+"""`Synthesizer`: clip indices in, `Clips` out, on any torch device.
+
+The one entry point that stream, export, visualization, benchmarks and models call:
+
+    >>> import torch
+    >>> from videomnist_gpu import Synthesizer, VideoMNISTConfig
+    >>> clips = Synthesizer(VideoMNISTConfig(digits="mnist-5k"), device="cpu").render(torch.arange(4))
+    >>> tuple(clips.video.shape), clips.video.dtype
+    ((4, 16, 64, 64), torch.uint8)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.digits import DigitBank, load_digit_bank
+from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.params import ClipParams, draw_clip_params
+from videomnist_gpu.render import render_reference
+
+__all__ = ["Clips", "Synthesizer", "default_device"]
+
+
+@dataclass(frozen=True)
+class Clips:
+    """A batch of rendered clips with their ground truth.
+
+    Shape:
+        video: uint8 (B, T, H, W) in 0..255.
+        label: int64 (B, K), class of each digit (column 0 cycles 0..9 with the clip index).
+        motion: int64 (B,), index into `config.motion_types`.
+        position: float32 (B, T, K, 2), (x, y) of each digit box's top-left corner, pixels
+            (the box is the sprite at its current scale, before rotation).
+        angle: float32 (B, T, K), degrees. scale: float32 (B, T, K).
+        index: int64 (B,), the clip indices.
+    """
+
+    video: torch.Tensor
+    label: torch.Tensor
+    motion: torch.Tensor
+    position: torch.Tensor
+    angle: torch.Tensor
+    scale: torch.Tensor
+    index: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.video.shape[0]
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Synthesizer:
+    """Renders clips of `config` on `device`; digit banks load lazily, once per split.
+
+    Args:
+        config: the dataset description.
+        device: where digits live and clips are rendered (default: CUDA when available).
+        root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
+    """
+
+    def __init__(self, config: VideoMNISTConfig, device: torch.device | str | None = None,
+                 root: str | Path | None = None) -> None:
+        self.config = config
+        self.device = torch.device(device) if device is not None else default_device()
+        self.root = root
+        self._banks: dict[str, DigitBank] = {}
+
+    def bank(self, split: str = "train") -> DigitBank:
+        """The digits of `split`, resized to `config.digit_size`, on the device."""
+        if split not in self._banks:
+            bank = load_digit_bank(self.config.digits, split, root=self.root)
+            self._banks[split] = bank.resized(self.config.digit_size).to(self.device)
+        return self._banks[split]
+
+    def params(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> ClipParams:
+        """The parameters of clips `indices` (no pixels)."""
+        if split not in SPLITS:
+            raise ValueError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
+        indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
+        if indices.ndim != 1:
+            raise ValueError(f"indices: expected a 1-D tensor of clip indices, got shape {tuple(indices.shape)}")
+        if indices.device.type == "cpu" and indices.numel() and int(indices.min()) < 0:
+            raise ValueError("indices: clip indices must be >= 0")
+        return draw_clip_params(self.config, self.bank(split), indices, split)
+
+    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
+        """Render clips `indices` of `split`.
+
+        Shape:
+            indices: int64 (B,) (any sequence of ints works too).
+            returns: `Clips` with video uint8 (B, T, H, W).
+        """
+        p = self.params(indices, split)
+        video = render_from_params(self.config, self.bank(split), p)
+        half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
+        return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
+
+
+def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams) -> torch.Tensor:
+    """Pixels of clips with parameters `p`: uint8 (B, T, H, W)."""
+    sprites = bank.images[p.digit]  # (B, K, S, S)
+    return render_reference(sprites, p.center, p.angle * (math.pi / 180), p.scale, config.image_size)
