@@ -435,7 +435,7 @@ def save_videos(
         suffix = Path(str(path)).suffix
         if not suffix:
             raise UsageError(f"Cannot tell the format of {str(path)!r}: give fmt or a suffix. Valid: {', '.join(ALL_FORMATS)}.")
-        fmt = suffix
+        fmt = suffix[1:]
     fmt = _check_format(fmt, ALL_FORMATS)
     if fmt == "png":
         return save_grid_png(videos, path, frames="all", scale=scale)
