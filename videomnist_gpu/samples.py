@@ -310,7 +310,10 @@ def load_hdf5_samples(path: str | os.PathLike, split: str = "train", num: int = 
         starts = np.asarray(f[f"{split}_idx"][sorted_idx], dtype=np.int64)
         labels = np.asarray(f[f"{split}_labels"][sorted_idx], dtype=np.int64)
         motions = np.asarray(f[f"{split}_motion"][sorted_idx], dtype=np.int64) if info.has_motion else None
-        video = _read_clips(f, info, starts)  # (P, T, H, W)
+        try:
+            video = _read_clips(f, info, starts)  # (P, T, H, W)
+        except OSError as err:
+            raise VideoMNISTError(f"hdf5_path: cannot read {split} clips of {str(path)!r}: {err}") from None
     _check_labels(info, labels)
     _check_motions(info, motions)
     back = np.argsort(np.argsort(order))  # position of each drawn index within sorted_idx
@@ -345,7 +348,10 @@ def hdf5_stats(path: str | os.PathLike, split: str = "train", chunk_clips: int =
                                n_classes=info.n_classes)
         for a in range(0, info.num_videos, chunk_clips):
             b = min(a + chunk_clips, info.num_videos)
-            video, labels, motions = _read_block(f, info, a, b)
+            try:
+                video, labels, motions = _read_block(f, info, a, b)
+            except OSError as err:
+                raise VideoMNISTError(f"hdf5_path: cannot read {split} clips {a}..{b - 1} of {str(path)!r}: {err}") from None
             _check_labels(info, labels)
             _check_motions(info, motions)
             acc.update(video, labels, motions)
