@@ -1,0 +1,73 @@
+"""`videomnist visualize`: GIFs, MP4s, a montage, class comparisons and dataset statistics.
+
+From an HDF5 export (`--hdf5_path`) or straight from the generator (`--config PRESET.yaml`);
+the work is `videomnist_gpu.samples.visualize_hdf5` / `visualize_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from videomnist_gpu.errors import UsageError
+from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.visualize import VIDEO_FORMATS
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "visualize",
+        help="write sample GIFs/MP4s, a montage, class comparisons and dataset_stats.txt",
+        description="Write sample videos, a montage, class comparisons and dataset statistics, "
+        "from an HDF5 file (--hdf5_path) or straight from a config (--config). "
+        "Every flag is also accepted with dashes (--hdf5-path).",
+    )
+    source = parser.add_argument_group("source (exactly one)")
+    source.add_argument("--hdf5_path", "--hdf5-path", dest="hdf5_path", default=None,
+                        help="HDF5 file in the VideoMNIST layout")
+    source.add_argument("--config", default=None, help="config YAML: render clips with no file at all")
+    parser.add_argument("--output_dir", "--output-dir", dest="output_dir", required=True,
+                        help="folder for the samples (created)")
+    parser.add_argument("--num_samples", "--num-samples", dest="num_samples", type=int, default=20,
+                        help="sample videos to write, spread over the classes (default: 20)")
+    parser.add_argument("--formats", nargs="+", default=["gif", "mp4"], choices=VIDEO_FORMATS,
+                        help="video formats (default: gif mp4)")
+    parser.add_argument("--create_comparison", "--create-comparison", dest="create_comparison",
+                        action="store_true", help="write class_comparisons/digit_X_comparison.gif")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frames per second of GIFs/MP4s (default: the file's or config's fps)")
+    parser.add_argument("--num_per_class", "--num-per-class", dest="num_per_class", type=int, default=3,
+                        help="clips per class comparison (default: 3)")
+    parser.add_argument("--split", default="train", choices=SPLITS, help="split to show (default: train)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of samples (default: 0)")
+    parser.add_argument("--device", default=None,
+                        help="with --config: where clips are rendered (default: cuda if available, else cpu)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing sample files")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videomnist_gpu.samples import visualize_config, visualize_hdf5
+
+    if (args.hdf5_path is None) == (args.config is None):
+        raise UsageError("visualize: give exactly one of --hdf5_path FILE or --config PRESET.yaml.")
+    if args.device is not None and args.hdf5_path is not None:
+        raise UsageError("visualize: --device only applies with --config (a file is read on the CPU).")
+    fps = None if args.fps is None else (int(args.fps) if float(args.fps).is_integer() else args.fps)
+    common = dict(split=args.split, formats=args.formats, num_samples=args.num_samples,
+                  create_comparison=args.create_comparison, num_per_class=args.num_per_class,
+                  fps=fps, seed=args.seed, overwrite=args.overwrite)
+    if args.hdf5_path is not None:
+        written = visualize_hdf5(args.hdf5_path, args.output_dir, **common)
+    else:
+        written = visualize_config(_load_config(args.config), args.output_dir, device=args.device, **common)
+    print(f"wrote {len(written)} files to {args.output_dir}")
+    return 0
+
+
+def _load_config(path: str):
+    from videomnist_gpu.config import VideoMNISTConfig
+
+    try:
+        return VideoMNISTConfig.from_yaml(path)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--config: {str(err).splitlines()[0]}") from None
