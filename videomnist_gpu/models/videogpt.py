@@ -7,8 +7,8 @@ embedding of position `i`: one learned table per axis, `pos[t, h, w] = E_t[t] + 
 With `class_cond=True` a learned embedding of the digit label is added to the start vector, so
 the label conditions every position through attention.
 
-Training encodes each batch with the frozen VQ-VAE (eval mode, no gradients, its codebook never
-updates), then optimizes the transformer with AdamW and a linear-warmup cosine schedule.
+Training encodes each batch with the frozen VQ-VAE (run in eval mode, no gradients, its codebook
+never updates), then optimizes the transformer with AdamW and a linear-warmup cosine schedule.
 `sample(n)` decodes autoregressively with a key/value cache, then maps codes to pixels with the
 VQ-VAE's decoder.
 
@@ -19,6 +19,7 @@ Convention:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
@@ -103,12 +104,6 @@ class VideoGPT(pl.LightningModule):
 
     # --- model -------------------------------------------------------------------------------
 
-    def train(self, mode: bool = True) -> VideoGPT:
-        """Set train/eval mode; the VQ-VAE stays in eval mode (BatchNorm and codebook frozen)."""
-        super().train(mode)
-        self.vqvae.eval()
-        return self
-
     def positions(self) -> Tensor:
         """Axial positional embeddings in raster order: `(L, hidden_dim)`."""
         pos = self.pos_t[:, None, None] + self.pos_h[None, :, None] + self.pos_w[None, None, :]  # (t, h, w, D)
@@ -135,7 +130,8 @@ class VideoGPT(pl.LightningModule):
 
     def _loss(self, batch: dict[str, Tensor]) -> Tensor:
         video = batch["video"]  # (B, C, T, H, W)
-        codes = self.vqvae.encode(video)  # (B, t, h, w), no grad
+        with _evaluating(self.vqvae):
+            codes = self.vqvae.encode(video)  # (B, t, h, w), no grad
         if tuple(codes.shape[1:]) != self.latent_shape:
             raise UsageError(
                 f"video: shape {tuple(video.shape)} gives codes {tuple(codes.shape[1:])}, but the "
@@ -254,7 +250,8 @@ class VideoGPT(pl.LightningModule):
             **kwargs: `temperature`, `top_k`, `generator`, `use_cache` of `sample_codes`.
         """
         codes = self.sample_codes(n, labels, **kwargs)  # (n, t, h, w)
-        return self.vqvae.decode(codes).clamp(-0.5, 0.5)  # (n, C, T, H, W)
+        with _evaluating(self.vqvae):
+            return self.vqvae.decode(codes).clamp(-0.5, 0.5)  # (n, C, T, H, W)
 
 
 def _draw(logits: Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None) -> Tensor:
@@ -280,9 +277,21 @@ def _build_vqvae(vqvae: VQVAE | None, vqvae_ckpt: str | None, vqvae_hparams: dic
 
 
 def _frozen(vqvae: VQVAE) -> VQVAE:
-    vqvae.eval()
+    """No gradients; eval mode is set around each use (`_evaluating`), not kept, because Lightning
+    warns about modules left in eval mode at the start of training."""
     vqvae.requires_grad_(False)
     return vqvae
+
+
+@contextlib.contextmanager
+def _evaluating(module: nn.Module):
+    """Run `module` in eval mode (BatchNorm running stats, no codebook update), then restore."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def _init_weights(module: nn.Module) -> None:
