@@ -1,0 +1,14 @@
+"""VQ-VAE and VideoGPT (Yan et al. 2021, arXiv 2104.10157) as Lightning modules.
+
+`VQVAE` compresses clips `(B, C, T, H, W)` in `[-0.5, 0.5]` into a grid of discrete codes;
+`VideoGPT` is a causal transformer over a frozen VQ-VAE's codes that samples new clips. Both
+consume VideoGPT-style batches `{'video': float32 (B, C, T, H, W), 'label': int64 (B,)}`, save
+only plain hyperparameters (checkpoints load with `torch.load(..., weights_only=True)`), and
+train with `lightning.pytorch.Trainer`. Presets live in `configs/*.yaml`; see `presets.py`.
+"""
+
+from videomnist_gpu.models.presets import model_kwargs, read_preset
+from videomnist_gpu.models.videogpt import VideoGPT
+from videomnist_gpu.models.vqvae import VQVAE, load_vqvae
+
+__all__ = ["VQVAE", "VideoGPT", "load_vqvae", "read_preset", "model_kwargs"]

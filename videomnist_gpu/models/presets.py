@@ -1,0 +1,69 @@
+"""Training presets: flat YAML files of model hyperparameters and run settings.
+
+Format (`configs/vqvae.yaml`, `configs/videogpt.yaml`, `configs/*_tiny.yaml`): one YAML mapping,
+flat (no nesting), one `key: value` per line; values are numbers, booleans, strings or lists of
+numbers (`downsample: [2, 4, 4]`). Keys are of two kinds:
+
+- **model hyperparameters**: the keyword arguments of the model's constructor (`VQVAE`:
+  `embedding_dim, n_codes, n_hiddens, n_res_layers, downsample, lr, in_channels,
+  sequence_length, resolution, ...`; `VideoGPT`: `hidden_dim, heads, layers, dropout,
+  attn_dropout, class_cond, n_classes, lr, warmup_steps, max_steps, ...`);
+- **run settings** for the data and the Trainer, e.g. `batch_size, max_steps, seed,
+  resolution, sequence_length, precision, val_check_interval, limit_val_batches`.
+
+A key can be both (`resolution`, `sequence_length` for the VQ-VAE, `max_steps` for VideoGPT's LR
+schedule): `model_kwargs(VQVAE, preset)` picks the constructor's keys, and the caller reads the
+run settings it knows from the same dict. Command-line flags override preset values.
+
+Example:
+    >>> from videomnist_gpu.models import VQVAE
+    >>> model_kwargs(VQVAE, {"n_codes": 64, "batch_size": 8, "resolution": 64})
+    {'n_codes': 64, 'resolution': 64}
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+import yaml
+
+from videomnist_gpu.errors import UsageError
+
+__all__ = ["read_preset", "model_kwargs"]
+
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def read_preset(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a flat YAML preset.
+
+    Args:
+        path: YAML file.
+
+    Returns:
+        `{key: value}`, lists kept as lists.
+
+    Raises:
+        UsageError: missing file, not a mapping, or a nested value.
+    """
+    if not os.path.isfile(path):
+        raise UsageError(f"config: no such file {os.fspath(path)!r}.")
+    with open(path) as f:
+        preset = yaml.safe_load(f) or {}
+    if not isinstance(preset, dict):
+        raise UsageError(f"config: {os.fspath(path)!r} must be a flat mapping of key: value.")
+    for key, value in preset.items():
+        ok = isinstance(value, _SCALARS) or (
+            isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value)
+        )
+        if not ok:
+            raise UsageError(f"config: key {key!r} in {os.fspath(path)!r} must be a number, string, bool or list.")
+    return preset
+
+
+def model_kwargs(model_cls: type, preset: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `preset` that `model_cls.__init__` accepts."""
+    params = inspect.signature(model_cls.__init__).parameters
+    return {k: v for k, v in preset.items() if k in params and k not in ("self", "vqvae")}
