@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.models.transformer import Transformer
-from videomnist_gpu.models.vqvae import VQVAE, _log_videos, _video_writer, load_vqvae
+from videomnist_gpu.models.vqvae import VQVAE, _log_videos, load_vqvae
 
 __all__ = ["VideoGPT"]
 
@@ -153,12 +153,12 @@ class VideoGPT(pl.LightningModule):
         return loss
 
     def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking or _video_writer(self) is None:
-            return  # sampling is expensive: only when someone takes the videos
+        if self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return
         self.log_videos("val/samples", self.sample(self.n_logged_videos))
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
-        """Hand videos `(N, C, T, H, W)` in `[-0.5, 0.5]` to the logger, if it takes videos."""
+        """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""
         _log_videos(self, tag, videos)
 
     def configure_optimizers(self):

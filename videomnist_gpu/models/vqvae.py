@@ -17,10 +17,10 @@ Convention:
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
@@ -254,11 +254,7 @@ class VQVAE(pl.LightningModule):
         self._val_videos = None
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
-        """Hand videos `(N, C, T, H, W)` in `[-0.5, 0.5]` to the logger, if it takes videos.
-
-        The hook for sample logging: does nothing without a logger or when the logger cannot
-        write videos (TensorBoard needs `moviepy`). Override or replace to save GIFs instead.
-        """
+        """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""
         _log_videos(self, tag, videos)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -275,23 +271,19 @@ def _check_downsample(downsample: tuple[int, ...], sequence_length: int, resolut
             )
 
 
-def _video_writer(module: pl.LightningModule) -> Callable[..., None] | None:
-    """The logger's `add_video` (TensorBoard with moviepy), or None when there is none."""
-    logger = module.logger
-    if logger is None:
-        return None
-    add_video = getattr(getattr(logger, "experiment", None), "add_video", None)
-    if add_video is None or importlib.util.find_spec("moviepy") is None:
-        return None
-    return add_video
-
-
 def _log_videos(module: pl.LightningModule, tag: str, videos: Tensor, fps: int = 4) -> None:
-    add_video = _video_writer(module)
-    if add_video is None:
+    """Save `videos` (N, C, T, H, W) in [-0.5, 0.5] as one GIF grid under the run's `videos/`.
+
+    Written by the global-zero rank only, named by tag and step, e.g.
+    `videos/val_samples_step0000500.gif`; nothing happens outside a Trainer.
+    """
+    trainer = module._trainer
+    if trainer is None or not trainer.is_global_zero or trainer.sanity_checking:
         return
-    frames = (videos.float() + 0.5).clamp(0, 1).permute(0, 2, 1, 3, 4)  # (N, T, C, H, W)
-    add_video(tag, frames.cpu(), module.global_step, fps=fps)
+    from videomnist_gpu.visualize import save_videos
+
+    name = f"{tag.replace('/', '_')}_step{module.global_step:07d}.gif"
+    save_videos(videos.detach().float(), Path(trainer.default_root_dir) / "videos" / name, fps=fps)
 
 
 def load_vqvae(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> VQVAE:
