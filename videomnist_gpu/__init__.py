@@ -7,12 +7,15 @@ from videomnist_gpu.digits import DigitBank, load_digit_bank  # noqa: E402
 from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
 from videomnist_gpu.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
 from videomnist_gpu.synthesizer import Clips, Synthesizer  # noqa: E402
+from videomnist_gpu.stream import VideoMNISTStream  # noqa: E402
 
 __all__ = [
     "__version__",
     "VideoMNISTConfig",
     "Synthesizer",
     "Clips",
+    "VideoMNISTStream",
+    "VideoMNISTDataModule",
     "register_motion",
     "registered_motions",
     "MotionBounds",
@@ -21,3 +24,12 @@ __all__ = [
     "UsageError",
     "VideoMNISTError",
 ]
+
+
+def __getattr__(name: str):
+    # The DataModule imports Lightning (slow): load it only when asked for.
+    if name == "VideoMNISTDataModule":
+        from videomnist_gpu.datamodule import VideoMNISTDataModule
+
+        return VideoMNISTDataModule
+    raise AttributeError(f"module 'videomnist_gpu' has no attribute {name!r}")

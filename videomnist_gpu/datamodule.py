@@ -1,0 +1,178 @@
+"""`VideoMNISTDataModule`: the stream as a Lightning DataModule with VideoGPT's hyperparameters.
+
+    >>> dm = VideoMNISTDataModule({"digits": "mnist-5k"}, sequence_length=4, resolution=32, batch_size=2)
+    >>> dm.config.sequence_length, dm.config.image_size
+    (4, 32)
+
+Train batches come from the infinite train stream; validation and test batches from ``val_clips``
+fixed clips of the test split (the same every pass). Clips are synthesized on the trainer's
+device (``trainer.strategy.root_device``, read in `setup`, so nothing touches CUDA before
+Lightning starts its processes) and sharded by the trainer's global rank and world size.
+
+Resume: Lightning stores `state_dict` in every checkpoint. The DataModule counts the train
+batches handed to ``training_step`` (in `on_after_batch_transfer`, which Lightning calls for the
+batch about to be used, after its one-batch prefetch), so a checkpoint records exactly what the
+model consumed, whatever the prefetch or number of workers. Because of this the DataModule
+overrides `on_after_batch_transfer`; a LightningModule that overrides it too is not called
+(Lightning prefers the DataModule's hook).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader
+
+from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.stream import VideoMNISTStream
+
+__all__ = ["VideoMNISTDataModule"]
+
+
+def _resolve_config(config: VideoMNISTConfig | dict | str | Path | None) -> VideoMNISTConfig:
+    if config is None:
+        return VideoMNISTConfig()
+    if isinstance(config, VideoMNISTConfig):
+        return config
+    if isinstance(config, dict):
+        return VideoMNISTConfig.from_dict(config)
+    if isinstance(config, (str, Path)):
+        return VideoMNISTConfig.from_yaml(config)
+    raise ValueError(f"config: expected a VideoMNISTConfig, a dict or a YAML path, got {type(config).__name__}")
+
+
+class VideoMNISTDataModule(pl.LightningDataModule):
+    """VideoMNIST for Lightning: streamed on the fly, or read from an HDF5 export.
+
+    Args:
+        config: a `VideoMNISTConfig`, a dict of its fields or the path of a YAML preset
+            (default: the default config).
+        sequence_length: frames per clip; overrides the config's when given.
+        resolution: frame side; overrides the config's ``image_size`` when given.
+        batch_size: clips per step on each device (global batch = ``batch_size * world_size``).
+        num_workers: DataLoader workers (CPU only; a CUDA stream must use 0).
+        channels: 1, or 3 for upstream VideoGPT.
+        data_path: an HDF5 export to read instead of synthesizing.
+        val_clips: fixed test-split clips for validation and test.
+        seed: seed of the HDF5 train shuffle (the stream's randomness comes from the config).
+    """
+
+    def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
+                 sequence_length: int | None = None, resolution: int | None = None,
+                 batch_size: int = 32, num_workers: int = 0, channels: int = 1,
+                 data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0) -> None:
+        super().__init__()
+        config = _resolve_config(config)
+        changes: dict[str, Any] = {}
+        if sequence_length is not None:
+            changes["sequence_length"] = sequence_length
+        if resolution is not None:
+            changes["image_size"] = resolution
+        self.config = config.replace(**changes) if changes else config
+        for name, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
+                                     ("channels", channels, 1), ("val_clips", val_clips, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.channels = channels
+        self.data_path = None if data_path is None else str(data_path)
+        self.val_clips = val_clips
+        self.seed = seed
+        # Plain values only, so checkpoints load with torch.load(weights_only=True).
+        self.save_hyperparameters({
+            "config": self.config.to_dict(), "sequence_length": self.config.sequence_length,
+            "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
+            "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
+        })
+        self.train_stream: VideoMNISTStream | None = None
+        self.val_stream: VideoMNISTStream | None = None
+        self._pending_state: dict[str, Any] | None = None
+        self._pass_start = 0       # global batch where the train stream's current position began
+        self._consumed = 0         # train batches handed to training_step since then
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, stage: str | None = None) -> None:
+        if self.data_path is not None or self.train_stream is not None:
+            return
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        if device.type != "cpu" and self.num_workers > 0:
+            raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
+                             f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
+        common = dict(device=device, channels=self.channels, rank=rank, world_size=world)
+        self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
+        self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
+                                           num_clips=self.val_clips, **common)
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            self.load_state_dict(state)
+
+    # ------------------------------------------------------------------ loaders
+    def train_dataloader(self) -> DataLoader:
+        if self.data_path is not None:
+            return self._hdf5_loader(train=True)
+        self._require_setup()
+        return DataLoader(self.train_stream, batch_size=None, num_workers=self.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        if self.data_path is not None:
+            return self._hdf5_loader(train=False)
+        self._require_setup()
+        return DataLoader(self.val_stream, batch_size=None, num_workers=self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def _require_setup(self) -> None:
+        if self.train_stream is None:
+            raise RuntimeError("VideoMNISTDataModule: call setup() first (a Trainer does it for you)")
+
+    def _hdf5_loader(self, train: bool) -> DataLoader:
+        # NOTE: untested here; `videomnist_gpu.reader` arrives with the export issue (map-style,
+        # items {'video': (C, T, H, W), 'label'}). DDP sharding comes from Lightning's
+        # DistributedSampler injection, which applies to map-style datasets.
+        from videomnist_gpu.reader import HDF5VideoDataset
+
+        dataset = HDF5VideoDataset(self.data_path, self.config.sequence_length, train=train,
+                                   resolution=self.config.image_size, channels=self.channels)
+        generator = torch.Generator().manual_seed(self.seed) if train else None
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=train, generator=generator,
+                          num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
+                          drop_last=train)
+
+    # ------------------------------------------------------------------ resume
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        trainer = self.trainer
+        if trainer is not None and trainer.training and self.data_path is None:
+            self._consumed += 1
+        return batch
+
+    def _next_train_batch(self) -> int:
+        position = self._pass_start + self._consumed
+        per_pass = self.train_stream.batches_per_pass
+        return position if per_pass is None else position % per_pass
+
+    def state_dict(self) -> dict[str, Any]:
+        """The train stream's state at the batches the model consumed ({} when reading HDF5)."""
+        if self.data_path is not None:
+            return {}
+        if self.train_stream is None:
+            return dict(self._pending_state or {})
+        return {"train": self.train_stream.state_dict(next_batch=self._next_train_batch())}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume the train stream; raises `ValueError` naming a mismatched field."""
+        if not state_dict or self.data_path is not None:
+            return
+        if self.train_stream is None:  # before setup: apply once the streams exist
+            self._pending_state = dict(state_dict)
+            return
+        if "train" not in state_dict:
+            raise ValueError("train: missing from the VideoMNISTDataModule state")
+        self.train_stream.load_state_dict(state_dict["train"])
+        self._pass_start, self._consumed = self.train_stream.next_batch, 0

@@ -1,0 +1,233 @@
+"""`VideoMNISTStream`: ready model batches synthesized on the device, sharded, resumable.
+
+    >>> from torch.utils.data import DataLoader
+    >>> from videomnist_gpu import VideoMNISTConfig
+    >>> stream = VideoMNISTStream(VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32),
+    ...                           batch_size=2, device="cpu")
+    >>> batch = next(iter(DataLoader(stream, batch_size=None)))
+    >>> tuple(batch["video"].shape), batch["index"].tolist()
+    ((2, 1, 4, 32, 32), [0, 1])
+
+Semantics:
+    * Which clips: `videomnist_gpu.partition` (global batches of ``batch_size * world_size``,
+      each rank a contiguous slice, workers round-robin over batches).
+    * Passes: an infinite stream (``num_clips=None``) is one endless pass. A finite stream is a
+      fixed set of clips: every ``iter()`` starts a new pass from clip 0 (the same clips in the
+      same order every time), except right after `load_state_dict`, whose position applies to
+      the next pass only.
+    * Counting: batches are counted when they are yielded in the main process (``num_workers=0``).
+      With ``DataLoader(stream, batch_size=None, num_workers=0)`` nothing is prefetched, so after
+      the consumer has received ``n`` batches, `state_dict` says ``n``. Workers count in their own
+      copies, which the main process never sees: with ``num_workers > 0`` (or when a trainer
+      prefetches) count the batches your model consumed and call ``state_dict(next_batch=n)``;
+      `VideoMNISTDataModule` does this for you.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.partition import clip_ranges, num_global_batches
+from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
+
+__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "batch_from_clips"]
+
+STATE_FORMAT_VERSION = 1
+_MATCHED_FIELDS = ("format_version", "config_hash", "seed", "split", "batch_size", "world_size", "num_clips")
+
+
+def batch_from_clips(clips: Clips, channels: int = 1) -> dict[str, torch.Tensor]:
+    """The model batch of `clips` (VideoGPT's contract plus ground truth), on the clips' device.
+
+    Shape:
+        video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5``; one float allocation,
+            and for ``C > 1`` the channels are an `expand`ed view of it (no copy: call
+            ``.contiguous()`` before writing into it in place).
+        label: int64 (B,), class of the first digit. labels: int64 (B, K).
+        motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,).
+    """
+    video = clips.video[:, None].to(torch.float32).div_(255).sub_(0.5)  # (B, 1, T, H, W)
+    if channels != 1:
+        video = video.expand(-1, channels, -1, -1, -1)  # (B, C, T, H, W), stride 0 over C
+    return {
+        "video": video,
+        "label": clips.label[:, 0],
+        "labels": clips.label,
+        "motion": clips.motion,
+        "position": clips.position,
+        "index": clips.index,
+    }
+
+
+class VideoMNISTStream(IterableDataset):
+    """Batches of clips of `config`, rendered on `device`, for ``DataLoader(stream, batch_size=None)``.
+
+    Args:
+        config: the dataset description.
+        batch_size: clips per batch on this rank (the global batch is ``batch_size * world_size``).
+        split: ``train`` or ``test`` digits (validation and test streams use ``test``).
+        device: where clips are rendered and batches live (default: CUDA when available).
+        channels: 1, or 3 for upstream VideoGPT (replicated grey).
+        num_clips: finite stream of clips ``0 .. num_clips - 1`` (same clips every pass);
+            ``None``: clips 0, 1, 2, ... forever.
+        rank, world_size: this process's shard; default: from `torch.distributed` when it is
+            initialized (looked up at iteration time), else 0 and 1.
+
+    Raises:
+        ValueError: an argument is invalid (the message names it).
+        RuntimeError: iterated in a DataLoader worker with a non-CPU device.
+    """
+
+    def __init__(self, config: VideoMNISTConfig, batch_size: int, split: str = "train",
+                 device: torch.device | str | None = None, channels: int = 1,
+                 num_clips: int | None = None, rank: int | None = None,
+                 world_size: int | None = None) -> None:
+        super().__init__()
+        if not isinstance(config, VideoMNISTConfig):
+            raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
+        _check_int("batch_size", batch_size, 1)
+        _check_int("channels", channels, 1)
+        if split not in SPLITS:
+            raise ValueError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
+        if num_clips is not None:
+            _check_int("num_clips", num_clips, 0)
+        if (rank is None) != (world_size is None):
+            raise ValueError("rank, world_size: give both or neither (neither: from torch.distributed)")
+        if world_size is not None:
+            _check_int("world_size", world_size, 1)
+            _check_int("rank", rank, 0)
+            if rank >= world_size:
+                raise ValueError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
+        self.config = config
+        self.batch_size = batch_size
+        self.split = split
+        self.device = torch.device(device) if device is not None else default_device()
+        self.channels = channels
+        self.num_clips = num_clips
+        self._rank, self._world_size = rank, world_size
+        self.synthesizer = Synthesizer(config, self.device)
+        self._next_batch = 0          # global batch number where the next pass starts
+        self._resumed = False         # True: the next pass starts at _next_batch even if finite
+
+    # ------------------------------------------------------------------ sharding
+    @property
+    def rank(self) -> int:
+        return self._rank_world()[0]
+
+    @property
+    def world_size(self) -> int:
+        return self._rank_world()[1]
+
+    def _rank_world(self) -> tuple[int, int]:
+        if self._world_size is not None:
+            return self._rank, self._world_size
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    @property
+    def next_batch(self) -> int:
+        """Global batch number where the stream stands (batches yielded in the main process)."""
+        return self._next_batch
+
+    @property
+    def batches_per_pass(self) -> int | None:
+        """Global batches in one pass (``None``: infinite)."""
+        return num_global_batches(self.num_clips, self.batch_size, self.world_size)
+
+    # ------------------------------------------------------------------ iteration
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        worker_id, num_workers = (0, 0) if info is None else (info.id, info.num_workers)
+        if info is not None and self.device.type != "cpu":
+            raise RuntimeError(
+                f"num_workers: a VideoMNISTStream on {self.device} must run in the main process "
+                f"(DataLoader num_workers=0; CUDA cannot run in forked workers), got num_workers={num_workers}"
+            )
+        rank, world_size = self._rank_world()
+        start = self._next_batch if (self._resumed or self.num_clips is None) else 0
+        self._resumed = False
+        return self._generate(start, rank, world_size, worker_id, num_workers, counting=info is None)
+
+    def _generate(self, start: int, rank: int, world_size: int, worker_id: int, num_workers: int,
+                  counting: bool) -> Iterator[dict[str, torch.Tensor]]:
+        self._next_batch = start
+        ranges = clip_ranges(self.num_clips, self.batch_size, rank, world_size,
+                             worker_id, num_workers, start_batch=start)
+        for batch_number, lo, hi in ranges:
+            indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
+            batch = batch_from_clips(self.synthesizer.render(indices, self.split), self.channels)
+            if counting:
+                self._next_batch = batch_number + 1
+            yield batch
+        if counting and self.num_clips is not None:
+            self._next_batch = self.batches_per_pass  # a full pass: the next one starts at 0
+
+    # ------------------------------------------------------------------ resume
+    def state_dict(self, next_batch: int | None = None) -> dict[str, Any]:
+        """Where the stream stands, as a small JSON-serializable dict.
+
+        Args:
+            next_batch: the global batch number to resume at (= batches consumed in this pass);
+                default: the batches this object has yielded in the main process.
+
+        ``clips_yielded`` counts clips of the single-process stream consumed by all ranks
+        together: ``min(next_batch * batch_size * world_size, num_clips)``.
+        """
+        if next_batch is None:
+            next_batch = self._next_batch
+        _check_int("next_batch", next_batch, 0)
+        clips = next_batch * self.batch_size * self.world_size
+        if self.num_clips is not None:
+            clips = min(clips, self.num_clips)
+        return {
+            "format_version": STATE_FORMAT_VERSION,
+            "config_hash": self.config.fingerprint(),
+            "seed": self.config.seed,
+            "split": self.split,
+            "batch_size": self.batch_size,
+            "world_size": self.world_size,
+            "num_clips": self.num_clips,
+            "clips_yielded": clips,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue where `state` stopped: the next pass starts at its position.
+
+        Raises:
+            ValueError: naming the first field that is missing or does not match this stream.
+        """
+        if not isinstance(state, dict):
+            raise ValueError(f"state: expected a dict from VideoMNISTStream.state_dict, got {type(state).__name__}")
+        mine = self.state_dict(next_batch=0)
+        for field in (*_MATCHED_FIELDS, "clips_yielded"):
+            if field not in state:
+                raise ValueError(f"{field}: missing from the stream state")
+        for field in _MATCHED_FIELDS:
+            if state[field] != mine[field]:
+                raise ValueError(f"{field}: the state was saved with {state[field]!r}, this stream has {mine[field]!r}")
+        clips = state["clips_yielded"]
+        _check_int("clips_yielded", clips, 0)
+        global_batch = self.batch_size * self.world_size
+        end = self.num_clips is not None and clips == self.num_clips
+        if (clips % global_batch and not end) or (self.num_clips is not None and clips > self.num_clips):
+            raise ValueError(f"clips_yielded: {clips} is not a batch boundary of this stream "
+                             f"(multiples of {global_batch}, or num_clips={self.num_clips})")
+        self._next_batch = -(-clips // global_batch)
+        self._resumed = True
+        if end:
+            self._next_batch, self._resumed = 0, False
+
+    def __repr__(self) -> str:
+        return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
+                f"channels={self.channels}, num_clips={self.num_clips}, config={self.config})")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
