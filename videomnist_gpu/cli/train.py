@@ -1,0 +1,135 @@
+"""`videomnist train-vqvae`, `train-videogpt` and `sample`: the original README's quick start.
+
+Settings: the preset given by `--config` (flat YAML), then any flag given on the command line.
+Every flag is accepted with underscores (as the original scripts spelled them) and with dashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from videomnist_gpu.errors import UsageError
+
+_RUN_KEYS = ("batch_size", "max_steps", "gpus", "precision", "seed", "num_workers",
+             "val_check_interval", "val_clips", "data_path", "dataset")
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
+    """Add `--name` with its dashed spelling too; absent flags stay None (the preset decides)."""
+    spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+    parser.add_argument(*spellings, dest=name, default=kwargs.pop("default", None), **kwargs)
+
+
+def _common_flags(parser: argparse.ArgumentParser, preset: str) -> None:
+    _flag(parser, "config", metavar="PRESET.yaml", default=preset, help=f"flat YAML preset (default: {preset})")
+    _flag(parser, "data_path", metavar="FILE.h5", help="train on an HDF5 export instead of the live stream")
+    _flag(parser, "dataset", metavar="DATASET.yaml", help="VideoMNIST dataset preset for the stream (default config)")
+    _flag(parser, "resolution", type=int, help="frame size (must match the preset's model)")
+    _flag(parser, "sequence_length", type=int, help="frames per clip")
+    _flag(parser, "batch_size", type=int, help="clips per step on each device")
+    _flag(parser, "gpus", type=int, help="GPUs to use (0: CPU; > 1: Lightning DDP)")
+    _flag(parser, "precision", help="Lightning precision, e.g. 32-true, 16-mixed, bf16-mixed")
+    _flag(parser, "max_steps", type=int, help="optimizer steps")
+    _flag(parser, "seed", type=int, help="seed of model initialization")
+    _flag(parser, "num_workers", type=int, help="DataLoader workers (CPU streams only)")
+    _flag(parser, "val_check_interval", type=int, help="validate (and checkpoint) every N steps")
+    _flag(parser, "val_clips", type=int, help="fixed test-split clips used for validation")
+    _flag(parser, "lr", type=float, help="learning rate")
+    _flag(parser, "output_dir", metavar="DIR", default="runs/vqvae" if "vqvae" in preset else "runs/videogpt",
+          help="run directory: checkpoints/, logs/, videos/")
+    _flag(parser, "resume", metavar="CKPT", help="resume model, optimizer, step and data stream from a checkpoint")
+
+
+def add_parser(subparsers) -> None:
+    vq = subparsers.add_parser("train-vqvae", help="train a VQ-VAE on the stream or an HDF5 export")
+    _common_flags(vq, "configs/vqvae.yaml")
+    _flag(vq, "embedding_dim", type=int)
+    _flag(vq, "n_codes", type=int)
+    _flag(vq, "n_hiddens", type=int)
+    _flag(vq, "n_res_layers", type=int)
+    _flag(vq, "downsample", type=int, nargs=3, metavar=("T", "H", "W"))
+    _flag(vq, "in_channels", type=int, help="1 for VideoMNIST (default), 3 for upstream-style RGB")
+    vq.set_defaults(run=_train, kind="vqvae")
+
+    gpt = subparsers.add_parser("train-videogpt", help="train VideoGPT on a frozen VQ-VAE's codes")
+    _common_flags(gpt, "configs/videogpt.yaml")
+    _flag(gpt, "vqvae", metavar="CKPT", help="the trained VQ-VAE checkpoint (required)")
+    _flag(gpt, "hidden_dim", type=int)
+    _flag(gpt, "heads", type=int)
+    _flag(gpt, "layers", type=int)
+    _flag(gpt, "dropout", type=float)
+    _flag(gpt, "attn_dropout", type=float)
+    _flag(gpt, "warmup_steps", type=int)
+    gpt.add_argument("--class_cond", "--class-cond", dest="class_cond", action="store_true", default=None,
+                     help="condition on the digit label")
+    gpt.set_defaults(run=_train, kind="videogpt")
+
+    sample = subparsers.add_parser("sample", help="sample clips from a trained VideoGPT")
+    _flag(sample, "ckpt", metavar="CKPT", help="VideoGPT checkpoint (required)")
+    _flag(sample, "n", type=int, default=16, help="number of clips (default 16)")
+    _flag(sample, "labels", type=int, nargs="+", help="digit labels, one per clip (class-conditional models)")
+    _flag(sample, "output", metavar="PREFIX", default="samples/videogpt_samples",
+          help="writes PREFIX.gif, PREFIX.mp4 (grids) and PREFIX.npy (uint8 (n, T, H, W))")
+    _flag(sample, "seed", type=int, default=0)
+    _flag(sample, "temperature", type=float, default=1.0)
+    _flag(sample, "top_k", type=int)
+    _flag(sample, "device", help="cpu or cuda (default: CUDA when available)")
+    _flag(sample, "fps", type=int, default=4)
+    for name in ("data_path", "resolution", "sequence_length"):  # the original script's flags
+        _flag(sample, name, type=str if name == "data_path" else int, help="checked against the checkpoint")
+    sample.set_defaults(run=_sample)
+
+
+def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    from videomnist_gpu.models import read_preset
+    from videomnist_gpu.training import RunSettings
+
+    preset = read_preset(args.config)
+    overrides = {k: v for k, v in vars(args).items()
+                 if v is not None and k not in ("config", "run", "kind", "command", "debug", "output_dir", "resume")}
+    if "vqvae" in overrides:
+        overrides["vqvae_ckpt"] = overrides.pop("vqvae")
+    merged = {**preset, **overrides}
+    for name in ("batch_size", "max_steps", "val_check_interval", "val_clips"):
+        if name in merged and (not isinstance(merged[name], int) or merged[name] < 1):
+            raise UsageError(f"--{name}: must be a positive integer, got {merged[name]!r}")
+    if int(merged.get("gpus", 0)) < 0:
+        raise UsageError(f"--gpus: must be >= 0, got {merged['gpus']}")
+    run = {k: merged[k] for k in _RUN_KEYS if k in merged}
+    run["precision"] = str(run.get("precision", "32-true"))
+    return merged, RunSettings(output_dir=Path(args.output_dir), **run)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from videomnist_gpu.training import train
+
+    preset, settings = _settings(args)
+    best = train(args.kind, preset, settings, resume=args.resume)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from videomnist_gpu.training import load_videogpt, sample_videos
+
+    if args.ckpt is None:
+        raise UsageError("sample: --ckpt is required (a VideoGPT checkpoint from train-videogpt)")
+    if args.n < 1:
+        raise UsageError(f"--n: must be >= 1, got {args.n}")
+    if args.labels is not None and len(args.labels) != args.n:
+        raise UsageError(f"--labels: give one label per clip ({args.n}), got {len(args.labels)}")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_videogpt(args.ckpt, device)
+    vq = model.vqvae.hparams
+    for name, have in (("resolution", vq.resolution), ("sequence_length", vq.sequence_length)):
+        given = getattr(args, name)
+        if given is not None and int(given) != have:
+            raise UsageError(f"--{name}: the checkpoint was trained with {name} {have}, got {given}")
+    for path in sample_videos(model, args.n, args.labels, Path(args.output), seed=args.seed,
+                              temperature=args.temperature, top_k=args.top_k, fps=args.fps):
+        print(path)
+    return 0
