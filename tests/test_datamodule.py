@@ -105,6 +105,14 @@ def test_fit_checkpoint_mid_run_and_resume_exactly(tmp_path, num_workers):
     saved = torch.load(tmp_path / "ckpt" / "epoch=0-step=3.ckpt", weights_only=True)
     assert saved["VideoMNISTDataModule"]["train"]["clips_yielded"] == 6
 
+    # A second fit on the same DataModule continues after the consumed clips (the prefetched
+    # batch of the first fit is not skipped).
+    more = Recorder()
+    dm = datamodule()
+    _trainer(tmp_path / "first", 2).fit(Recorder(), datamodule=dm)
+    _trainer(tmp_path / "second", 2).fit(more, datamodule=dm)
+    assert more.train_seen == full.train_seen[2:4]
+
     resumed = Recorder()
     again = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=3, save_top_k=-1)
     _trainer(tmp_path / "resume", 7, [again]).fit(resumed, datamodule=datamodule(),

@@ -117,6 +117,11 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         if self.data_path is not None:
             return self._hdf5_loader(train=True)
         self._require_setup()
+        # Start where the model stopped consuming (not where the stream's last loader, prefetch
+        # included, stopped producing): this is what a checkpoint taken now would record.
+        position = self._next_train_batch()
+        self.train_stream.load_state_dict(self.train_stream.state_dict(next_batch=position))
+        self._pass_start, self._consumed = self.train_stream.next_batch, 0
         return DataLoader(self.train_stream, batch_size=None, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
