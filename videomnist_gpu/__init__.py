@@ -6,6 +6,7 @@ from videomnist_gpu.config import VideoMNISTConfig  # noqa: E402
 from videomnist_gpu.digits import DigitBank, load_digit_bank  # noqa: E402
 from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
 from videomnist_gpu.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
+from videomnist_gpu.reader import HDF5VideoDataset  # noqa: E402
 from videomnist_gpu.synthesizer import Clips, Synthesizer  # noqa: E402
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "VideoMNISTConfig",
     "Synthesizer",
     "Clips",
+    "HDF5VideoDataset",
     "register_motion",
     "registered_motions",
     "MotionBounds",
