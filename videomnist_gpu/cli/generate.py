@@ -56,6 +56,8 @@ def add_parser(subparsers) -> None:
     _flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 256; never changes the data)")
     _flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     _flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
+    _flag(s, "log_progress", action="store_true", default=False,
+          help="print one line per written batch to stderr (for logs; the tqdm bar shows only on a terminal)")
     _flag(s, "keep_partial", action="store_true", default=False, help="on failure keep PATH.partial for inspection")
     v = p.add_argument_group("samples")
     _flag(v, "create_samples", action="store_true", default=False, help="write sample GIF/MP4s and a montage into <dir of PATH>/samples/")
@@ -146,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
     output = check_output_path(output, overwrite=args.overwrite)
     _check_free_space(output.parent, estimate_bytes(plan))
 
-    debug = bool(getattr(args, "debug", False))
-    log = (lambda line: print(line, file=sys.stderr, flush=True)) if debug else None
+    verbose = args.log_progress or bool(getattr(args, "debug", False))
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
     path = export_dataset(
         output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
         compression=plan.compression, batch_size=plan.batch_size, device=device, overwrite=args.overwrite,
