@@ -46,12 +46,13 @@ from videomnist_gpu import __version__
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.synthesizer import Clips, Synthesizer
+from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
 
 __all__ = [
     "export_dataset",
     "ExportPlan",
     "plan_export",
+    "default_batch_size",
     "estimate_bytes",
     "partial_path",
     "check_output_path",
@@ -85,7 +86,7 @@ class ExportPlan:
     test_videos_per_digit: int
     channels: int = 1
     compression: str = "none"
-    batch_size: int = 256
+    batch_size: int = 64
 
     @property
     def counts(self) -> dict[str, int]:
@@ -98,8 +99,14 @@ def _check_positive_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def default_batch_size(device: torch.device | str | None) -> int:
+    """64 clips on the CPU (keeps the render's working memory near 150 MB), 512 on accelerators."""
+    device = torch.device(device) if device is not None else default_device()
+    return 64 if device.type == "cpu" else 512
+
+
 def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_videos_per_digit: int | None = None,
-                channels: int = 1, compression: str | None = "none", batch_size: int = 256) -> ExportPlan:
+                channels: int = 1, compression: str | None = "none", batch_size: int = 64) -> ExportPlan:
     """Validate the export settings; `test_videos_per_digit` defaults to `videos_per_digit // 5`, at least 1."""
     if not isinstance(config, VideoMNISTConfig):
         raise UsageError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
@@ -292,7 +299,7 @@ def export_dataset(
     *,
     channels: int = 1,
     compression: str | None = "none",
-    batch_size: int = 256,
+    batch_size: int | None = None,
     device: torch.device | str | None = None,
     overwrite: bool = False,
     keep_partial: bool = False,
@@ -309,7 +316,8 @@ def export_dataset(
         test_videos_per_digit: test clips per class; default `videos_per_digit // 5`, at least 1.
         channels: 1 (gray, `[N*T, H, W]`) or 3 (gray replicated, `[N*T, H, W, 3]`).
         compression: "none", "gzip" or "lzf".
-        batch_size: clips rendered and written at once (peak memory; never changes the data).
+        batch_size: clips rendered and written at once (peak memory; never changes the data);
+            default `default_batch_size(device)`: 64 on the CPU, 512 on accelerators.
         device: where to render (default: CUDA when available).
         overwrite: replace an existing file (only after the new one is complete).
         keep_partial: on failure leave `PATH.partial` for inspection instead of removing it.
@@ -323,6 +331,8 @@ def export_dataset(
     """
     import h5py
 
+    if batch_size is None:
+        batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device)
     plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
     path = check_output_path(path, overwrite=overwrite)
     partial = partial_path(path)

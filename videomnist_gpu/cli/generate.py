@@ -53,7 +53,7 @@ def add_parser(subparsers) -> None:
     s = p.add_argument_group("storage")
     _flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
     _flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
-    _flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 256; never changes the data)")
+    _flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 64 on CPU, 512 on GPU; never changes the data)")
     _flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     _flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     _flag(s, "log_progress", action="store_true", default=False,
@@ -118,8 +118,8 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.export import (check_output_path, estimate_bytes, export_dataset, plan_export,
-                                       _check_free_space)
+    from videomnist_gpu.export import (_check_free_space, check_output_path, default_batch_size, estimate_bytes,
+                                       export_dataset, plan_export)
 
     config, export = resolve_settings(args)
     if export["output_file"] is None:
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         export["test_videos_per_digit"],
         channels=1 if export["channels"] is None else export["channels"],
         compression="none" if export["compression"] is None else export["compression"],
-        batch_size=256 if export["batch_size"] is None else export["batch_size"],
+        batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
     )
     formats = list(args.sample_formats) if args.sample_formats is not None else list(SAMPLE_FORMATS)
     bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]
@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     if num_samples < 0:
         raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
     device = parse_device(args.device)
+    batch_size = default_batch_size(device) if export["batch_size"] is None else plan.batch_size
 
     output = Path(export["output_file"]).expanduser()
     samples_dir = output.parent / "samples"
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
     path = export_dataset(
         output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
-        compression=plan.compression, batch_size=plan.batch_size, device=device, overwrite=args.overwrite,
+        compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
         keep_partial=args.keep_partial, log=log,
     )
     counts = plan.counts
