@@ -1,0 +1,185 @@
+"""`videomnist generate`: export a seeded VideoMNIST dataset into one HDF5 file.
+
+Flags keep the original scripts' spellings (`--output_file`) and accept dashes (`--output-file`).
+A `--config FILE.yaml` preset supplies defaults (VideoMNISTConfig fields plus `videos_per_digit`,
+`test_videos_per_digit`, `output_file`, `channels`, `compression`, `batch_size`); explicit flags win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from videomnist_gpu.config import VideoMNISTConfig, read_yaml_mapping
+from videomnist_gpu.errors import UsageError
+
+# Keys a --config file may hold besides VideoMNISTConfig's fields.
+EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size")
+SAMPLE_FORMATS = ("gif", "mp4")
+
+
+def _flag(parser, name: str, **kwargs) -> None:
+    """`--name_with_underscores` and `--name-with-dashes`, default None (so a config file can fill in)."""
+    spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+    kwargs.setdefault("default", None)
+    parser.add_argument(*spellings, dest=name, **kwargs)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "generate", help="export a seeded dataset into one HDF5 file (the canonical layout)",
+        description="Render a seeded VideoMNIST dataset batch by batch into one HDF5 file.",
+    )
+    _flag(p, "output_file", metavar="PATH", help="HDF5 file to write (required, here or in --config)")
+    _flag(p, "config", metavar="FILE.yaml", help="preset: config fields, videos_per_digit, ... (flags win)")
+    g = p.add_argument_group("dataset")
+    _flag(g, "sequence_length", type=int, metavar="T", help="frames per video (default 16)")
+    _flag(g, "videos_per_digit", type=int, metavar="N", help="train videos per class (default 1000)")
+    _flag(g, "test_videos_per_digit", type=int, metavar="N", help="test videos per class (default videos_per_digit // 5, at least 1)")
+    _flag(g, "motion_types", nargs="+", metavar="NAME", help="motions to draw from (default: bounce circular linear; spiral too)")
+    _flag(g, "image_size", type=int, metavar="PX", help="frame height and width (default 64)")
+    _flag(g, "digit_size", type=int, metavar="PX", help="digit sprite side (default 28 at 64 px, scaled with image_size)")
+    _flag(g, "num_digits", type=int, metavar="K", help="digits per video, 1-4 (default 1)")
+    _flag(g, "margin", type=int, metavar="PX", help="border no ink may touch (default 5)")
+    _flag(g, "speed_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="pixels per frame (default 1 3)")
+    _flag(g, "rotation_range", type=float, metavar="DEG", help="max absolute angle (default 0: off)")
+    _flag(g, "scale_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="digit scale range (default 1 1: off)")
+    _flag(g, "fps", type=int, help="frame rate stored in the file and samples (default 10)")
+    _flag(g, "seed", type=int, help="seed of every random number (default 0)")
+    _flag(g, "digits", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to MNIST IDX files (default auto)")
+    s = p.add_argument_group("storage")
+    _flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
+    _flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
+    _flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 64 on CPU, 512 on GPU; never changes the data)")
+    _flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
+    _flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
+    _flag(s, "log_progress", action="store_true", default=False,
+          help="print one line per written batch to stderr (for logs; the tqdm bar shows only on a terminal)")
+    _flag(s, "keep_partial", action="store_true", default=False, help="on failure keep PATH.partial for inspection")
+    v = p.add_argument_group("samples")
+    _flag(v, "create_samples", action="store_true", default=False, help="write sample GIF/MP4s and a montage into <dir of PATH>/samples/")
+    _flag(v, "sample_formats", nargs="+", metavar="FMT", help="gif and/or mp4 (default: gif mp4)")
+    _flag(v, "num_samples", type=int, metavar="N", help="sample videos to write (default 20)")
+    p.set_defaults(run=run)
+
+
+def parse_device(name: str | None) -> torch.device:
+    """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UsageError(f"device: unknown device {name!r}. Valid: cpu, cuda, cuda:N, mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device: {name!r} requested but CUDA is not available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"device: {name!r} does not exist ({torch.cuda.device_count()} CUDA devices)")
+    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise UsageError(f"device: {name!r} requested but MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"device: unsupported device {name!r}. Valid: cpu, cuda, cuda:N, mps")
+    return device
+
+
+def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
+    """Merge `--config` file values and explicit flags (flags win); validate the config."""
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(VideoMNISTConfig)]
+    values: dict = {}
+    if args.config is not None:
+        try:
+            values = read_yaml_mapping(args.config)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        unknown = sorted(set(values) - set(fields) - set(EXPORT_KEYS))
+        if unknown:
+            raise UsageError(f"config: {args.config} has unknown key {unknown[0]!r}. "
+                             f"Valid: {', '.join(sorted(fields + list(EXPORT_KEYS)))}")
+    for name in fields + list(EXPORT_KEYS):
+        flag = getattr(args, name, None)
+        if flag is not None:
+            values[name] = flag
+    export = {name: values.pop(name, None) for name in EXPORT_KEYS}
+    if "image_size" in values and "digit_size" not in values:
+        values["digit_size"] = None
+    try:
+        config = VideoMNISTConfig.from_dict(values)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    except TypeError as err:
+        raise UsageError(f"config: {err}") from None
+    return config, export
+
+
+def run(args: argparse.Namespace) -> int:
+    from videomnist_gpu.export import (_check_free_space, check_output_path, default_batch_size, estimate_bytes,
+                                       export_dataset, plan_export)
+
+    config, export = resolve_settings(args)
+    if export["output_file"] is None:
+        raise UsageError("output_file: required; pass --output_file PATH (or output_file: in --config)")
+    plan = plan_export(
+        config,
+        1000 if export["videos_per_digit"] is None else export["videos_per_digit"],
+        export["test_videos_per_digit"],
+        channels=1 if export["channels"] is None else export["channels"],
+        compression="none" if export["compression"] is None else export["compression"],
+        batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
+    )
+    formats = list(args.sample_formats) if args.sample_formats is not None else list(SAMPLE_FORMATS)
+    bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]
+    if bad:
+        raise UsageError(f"sample_formats: unknown format {bad[0]!r}. Valid: {', '.join(SAMPLE_FORMATS)}")
+    num_samples = 20 if args.num_samples is None else args.num_samples
+    if num_samples < 0:
+        raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
+    device = parse_device(args.device)
+    batch_size = default_batch_size(device) if export["batch_size"] is None else plan.batch_size
+
+    output = Path(export["output_file"]).expanduser()
+    samples_dir = output.parent / "samples"
+    if args.create_samples and samples_dir.exists() and any(samples_dir.iterdir()) and not args.overwrite:
+        raise UsageError(f"samples: {str(samples_dir)!r} is not empty; pass --overwrite to replace its files")
+    output = check_output_path(output, overwrite=args.overwrite)
+    _check_free_space(output.parent, estimate_bytes(plan))
+
+    verbose = args.log_progress or bool(getattr(args, "debug", False))
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
+    path = export_dataset(
+        output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
+        compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
+        keep_partial=args.keep_partial, log=log,
+    )
+    counts = plan.counts
+    print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
+          f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
+    if args.create_samples:
+        written = _write_samples(path, samples_dir, formats, num_samples, config, args.overwrite)
+        print(f"wrote {len(written)} sample files into {samples_dir}")
+    return 0
+
+
+def _write_samples(path: Path, samples_dir: Path, formats: list[str], num_samples: int,
+                   config: VideoMNISTConfig, overwrite: bool) -> list[Path]:
+    """Samples from the written file: the first clips of the train split (classes interleaved)."""
+    import h5py
+
+    from videomnist_gpu.visualize import write_samples
+
+    t = config.sequence_length
+    with h5py.File(path, "r") as f:
+        n = min(int(f.attrs["train_videos"]), max(num_samples, 10) + 30)
+        data = f["train_data"][: n * t]  # (n*T, H, W[, 3])
+        labels = f["train_labels"][:n]
+        motions = f["train_motion"][:n]
+    if data.ndim == 4:
+        data = data[..., 0]  # (n*T, H, W): replicated gray
+    videos = data.reshape(n, t, *data.shape[1:])  # (n, T, H, W)
+    return write_samples(videos, labels, motions, list(config.motion_types), samples_dir, formats=formats,
+                         fps=config.fps, num_samples=num_samples, overwrite=overwrite)

@@ -1,0 +1,497 @@
+"""Freeze a seeded run into the canonical HDF5 layout, batch by batch, safely.
+
+`export_dataset` renders clips `0 .. 10*n - 1` of each split with the `Synthesizer` and streams
+them into `PATH.partial`, one batch at a time (peak memory is one batch, whatever the number of
+videos), then renames the partial file to `PATH` only after a clean finish. Any error, Ctrl-C or
+SIGTERM removes the partial file (unless `keep_partial`) and raises a one-line error; a killed
+process (SIGKILL) leaves at most `PATH.partial`, never a file at `PATH` that looks complete.
+
+Layout (format version 1), for split `s` in `train`, `test`; N clips of T frames, K digits:
+
+    s_data      uint8  [N*T, H, W]   ([N*T, H, W, 3] with channels=3, gray replicated)
+    s_idx       int64  [N]           start frame of each clip: 0, T, 2T, ...
+    s_labels    int64  [N]           class of the clip's digit ([N, K] when K > 1)
+    s_motion    int64  [N]           index into the `motion_types` attribute
+    s_position  float32 [N, T, K, 2] (x, y) of each digit box's top-left corner, pixels
+    s_angle     float32 [N, T, K]    degrees (only when rotation is on)
+    s_scale     float32 [N, T, K]    (only when scaling is on)
+
+Every dataset is chunked one clip per chunk (`(T, H, W)` for the data, so a random clip read is
+one chunk read) with fletcher32 checksums and optional gzip or lzf compression. Clip `i` has
+class `i % 10`: each class has exactly `n` clips per split, interleaved.
+
+File attributes: sequence_length, resolution, fps, n_classes, train_videos, test_videos,
+motion_types, seed, config_json, digit_source, digit_fingerprint_train, digit_fingerprint_test,
+package_version, format_version, channels, num_digits (and render_device, the device type that
+rendered the pixels, so `verify` knows whether to expect bitwise equality).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from videomnist_gpu import __version__
+from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.digits import NUM_CLASSES
+from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
+
+__all__ = [
+    "export_dataset",
+    "ExportPlan",
+    "plan_export",
+    "default_batch_size",
+    "estimate_bytes",
+    "partial_path",
+    "check_output_path",
+    "Interrupted",
+    "FORMAT_VERSION",
+    "COMPRESSIONS",
+    "SPLIT_NAMES",
+]
+
+FORMAT_VERSION = 1
+COMPRESSIONS = ("none", "gzip", "lzf")
+SPLIT_NAMES = ("train", "test")
+_FREE_SPACE_SLACK = 1.05  # HDF5 metadata and checksums on top of the raw bytes
+_FREE_SPACE_MARGIN = 16 * 2**20
+
+
+class Interrupted(VideoMNISTError):
+    """The export was stopped by a signal (Ctrl-C or SIGTERM)."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export writes: clips per split and how they are stored (all validated)."""
+
+    config: VideoMNISTConfig
+    videos_per_digit: int
+    test_videos_per_digit: int
+    channels: int = 1
+    compression: str = "none"
+    batch_size: int = 64
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"train": NUM_CLASSES * self.videos_per_digit, "test": NUM_CLASSES * self.test_videos_per_digit}
+
+
+def _check_positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise UsageError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def default_batch_size(device: torch.device | str | None) -> int:
+    """64 clips on the CPU (keeps the render's working memory near 150 MB), 512 on accelerators."""
+    device = torch.device(device) if device is not None else default_device()
+    return 64 if device.type == "cpu" else 512
+
+
+def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_videos_per_digit: int | None = None,
+                channels: int = 1, compression: str | None = "none", batch_size: int = 64) -> ExportPlan:
+    """Validate the export settings; `test_videos_per_digit` defaults to `videos_per_digit // 5`, at least 1."""
+    if not isinstance(config, VideoMNISTConfig):
+        raise UsageError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
+    vpd = _check_positive_int("videos_per_digit", videos_per_digit)
+    tvpd = max(1, vpd // 5) if test_videos_per_digit is None else _check_positive_int(
+        "test_videos_per_digit", test_videos_per_digit)
+    if isinstance(channels, bool) or channels not in (1, 3):
+        raise UsageError(f"channels: must be 1 (grayscale) or 3 (RGB, gray replicated), got {channels!r}")
+    compression = "none" if compression is None else compression
+    if compression not in COMPRESSIONS:
+        raise UsageError(f"compression: unknown {compression!r}. Valid: {', '.join(COMPRESSIONS)}")
+    batch = _check_positive_int("batch_size", batch_size)
+    return ExportPlan(config, vpd, tvpd, int(channels), compression, batch)
+
+
+def estimate_bytes(plan: ExportPlan) -> int:
+    """Upper estimate of the file size, uncompressed (compression only makes it smaller in practice)."""
+    c = plan.config
+    n = sum(plan.counts.values())
+    t, k, hw = c.sequence_length, c.num_digits, c.image_size**2
+    per_clip = t * hw * plan.channels + 8 + 8 * k + 8 + 4 * t * k * 2
+    if not c.translation_only:
+        per_clip += 2 * 4 * t * k
+    return int(n * per_clip * _FREE_SPACE_SLACK) + 64 * 1024
+
+
+def partial_path(path: str | os.PathLike) -> Path:
+    """Where the file is written until it is complete: `PATH.partial`, same directory."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool = False, create_parent: bool = True) -> Path:
+    """Validate an output path before anything is written; `UsageError` naming the problem."""
+    if path is None or str(path) == "":
+        raise UsageError("output_file: required (the HDF5 file to write)")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UsageError(f"output_file: {str(path)!r} is a directory; give a file path like {str(path / 'videomnist.h5')!r}")
+    if path.exists() and not overwrite:
+        raise UsageError(f"output_file: {str(path)!r} exists; pass --overwrite to replace it")
+    parent = path.parent
+    for ancestor in [parent, *parent.parents]:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise UsageError(f"output_file: {str(ancestor)!r} is a file, not a directory")
+            break
+    if not parent.exists():
+        if not create_parent:
+            raise UsageError(f"output_file: directory {str(parent)!r} does not exist")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"output_file: cannot create directory {str(parent)!r}: {err.strerror or err}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"output_file: directory {str(parent)!r} is not writable")
+    return path
+
+
+def _check_free_space(directory: Path, need: int) -> None:
+    free = shutil.disk_usage(directory).free
+    if free < need + _FREE_SPACE_MARGIN:
+        raise VideoMNISTError(
+            f"not enough free space in {str(directory)!r}: the export needs about {need / 2**20:.0f} MiB "
+            f"(+{_FREE_SPACE_MARGIN // 2**20} MiB margin), {free / 2**20:.0f} MiB free"
+        )
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """Turn SIGTERM (and SIGINT) into `Interrupted` while exporting, in the main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(f"interrupted by {signal.Signals(signum).name}", signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _datasets(plan: ExportPlan) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], np.dtype]]:
+    """name -> (shape per clip, chunk, dtype) without the split prefix; the first axis is per clip."""
+    c = plan.config
+    t, hw, k = c.sequence_length, c.image_size, c.num_digits
+    frame = (hw, hw, 3) if plan.channels == 3 else (hw, hw)
+    out = {
+        "data": ((t, *frame), (t, *frame), np.dtype(np.uint8)),
+        "idx": ((), (), np.dtype(np.int64)),
+        "labels": (() if k == 1 else (k,), (), np.dtype(np.int64)),
+        "motion": ((), (), np.dtype(np.int64)),
+        "position": ((t, k, 2), (1, t, k, 2), np.dtype(np.float32)),
+    }
+    if c.rotation_range != 0:
+        out["angle"] = ((t, k), (1, t, k), np.dtype(np.float32))
+    if c.scale_range != (1.0, 1.0):
+        out["scale"] = ((t, k), (1, t, k), np.dtype(np.float32))
+    return out
+
+
+def _create(f, plan: ExportPlan, split: str, n: int) -> dict:
+    opts: dict = {"fletcher32": True}
+    if plan.compression != "none":
+        opts["compression"] = plan.compression
+    created = {}
+    for name, (per_clip, chunk, dtype) in _datasets(plan).items():
+        if name == "data":
+            t = per_clip[0]
+            shape, chunks = (n * t, *per_clip[1:]), chunk  # (N*T, H, W[, 3]), one clip per chunk
+        elif per_clip == () or name == "labels":
+            shape = (n, *per_clip)
+            chunks = (min(n, 4096), *per_clip)  # small 1-D/2-D arrays: few chunks
+        else:
+            shape, chunks = (n, *per_clip), chunk
+        created[name] = f.create_dataset(f"{split}_{name}", shape=shape, dtype=dtype, chunks=chunks, **opts)
+    return created
+
+
+def _write_attrs(f, plan: ExportPlan, synth: Synthesizer) -> None:
+    c = plan.config
+    bank_train, bank_test = synth.bank("train"), synth.bank("test")
+    attrs = {
+        "sequence_length": c.sequence_length,
+        "resolution": c.image_size,
+        "fps": c.fps,
+        "n_classes": NUM_CLASSES,
+        "train_videos": plan.counts["train"],
+        "test_videos": plan.counts["test"],
+        "motion_types": np.array(list(c.motion_types), dtype=object),
+        "seed": c.seed,
+        "config_json": c.to_json(),
+        "digit_source": bank_train.source,
+        "digit_fingerprint_train": bank_train.fingerprint,
+        "digit_fingerprint_test": bank_test.fingerprint,
+        "package_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "channels": plan.channels,
+        "num_digits": c.num_digits,
+        "render_device": synth.device.type,
+    }
+    import h5py
+
+    for key, value in attrs.items():
+        if key == "motion_types":
+            f.attrs.create(key, value, dtype=h5py.string_dtype())
+        else:
+            f.attrs[key] = value
+
+
+def _clip_arrays(clips: Clips, plan: ExportPlan) -> dict[str, np.ndarray]:
+    """One rendered batch as numpy arrays in file layout."""
+    b, t = clips.video.shape[:2]
+    video = clips.video.cpu().numpy()  # (B, T, H, W)
+    if plan.channels == 3:
+        video = np.repeat(video[..., None], 3, axis=-1)  # (B, T, H, W, 3)
+    label = clips.label.cpu().numpy()  # (B, K)
+    out = {
+        "data": video.reshape(b * t, *video.shape[2:]),  # (B*T, H, W[, 3])
+        "idx": clips.index.cpu().numpy() * t,  # (B,)
+        "labels": label[:, 0] if plan.config.num_digits == 1 else label,  # (B,) or (B, K)
+        "motion": clips.motion.cpu().numpy(),  # (B,)
+        "position": clips.position.cpu().numpy().astype(np.float32),  # (B, T, K, 2)
+        "angle": clips.angle.cpu().numpy().astype(np.float32),  # (B, T, K)
+        "scale": clips.scale.cpu().numpy().astype(np.float32),  # (B, T, K)
+    }
+    return out
+
+
+def _progress_bar(total: int, enabled: bool | None):
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, unit="clip", desc="export", disable=not enabled, dynamic_ncols=True,
+                smoothing=0.1)
+
+
+def export_dataset(
+    path: str | os.PathLike,
+    config: VideoMNISTConfig,
+    videos_per_digit: int = 1000,
+    test_videos_per_digit: int | None = None,
+    *,
+    channels: int = 1,
+    compression: str | None = "none",
+    batch_size: int | None = None,
+    device: torch.device | str | None = None,
+    overwrite: bool = False,
+    keep_partial: bool = False,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    synthesizer: Synthesizer | None = None,
+) -> Path:
+    """Render and write a VideoMNIST HDF5 file; returns its path.
+
+    Args:
+        path: the file to write; its directory is created if missing.
+        config: the dataset description (seed included).
+        videos_per_digit: train clips per class (train has `10 * videos_per_digit` clips).
+        test_videos_per_digit: test clips per class; default `videos_per_digit // 5`, at least 1.
+        channels: 1 (gray, `[N*T, H, W]`) or 3 (gray replicated, `[N*T, H, W, 3]`).
+        compression: "none", "gzip" or "lzf".
+        batch_size: clips rendered and written at once (peak memory; never changes the data);
+            default `default_batch_size(device)`: 64 on the CPU, 512 on accelerators.
+        device: where to render (default: CUDA when available).
+        overwrite: replace an existing file (only after the new one is complete).
+        keep_partial: on failure leave `PATH.partial` for inspection instead of removing it.
+        progress: tqdm bar on stderr; None = only when stderr is a terminal.
+        log: called with a short line after each written batch (for `--debug`).
+        synthesizer: reuse one (must hold `config`); default builds one on `device`.
+
+    Raises:
+        UsageError: bad settings or output path (nothing written).
+        VideoMNISTError: a write failed (disk full, I/O error); `Interrupted` on SIGINT/SIGTERM.
+    """
+    import h5py
+
+    if batch_size is None:
+        batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device)
+    plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
+    path = check_output_path(path, overwrite=overwrite)
+    partial = partial_path(path)
+    need = estimate_bytes(plan)
+    _check_free_space(path.parent, need)
+    synth = synthesizer if synthesizer is not None else Synthesizer(config, device=device)
+    if synth.config != config:
+        raise UsageError("synthesizer: its config differs from the export's config")
+    for split in SPLIT_NAMES:
+        synth.bank(split)  # load digits before creating any file: a bad source writes nothing
+
+    total = sum(plan.counts.values())
+    done = 0
+    sink: _GuardedFile | None = None
+    f = None
+    try:
+        with _signals_raise():
+            if partial.exists():
+                partial.unlink()  # a leftover from a killed run
+            sink = _GuardedFile(partial)
+            f = h5py.File(sink, "w")
+            with _progress_bar(total, progress) as bar:
+                _write_attrs(f, plan, synth)
+                for split in SPLIT_NAMES:
+                    n = plan.counts[split]
+                    datasets = _create(f, plan, split, n)
+                    t = config.sequence_length
+                    for start in range(0, n, plan.batch_size):
+                        stop = min(n, start + plan.batch_size)
+                        clips = synth.render(torch.arange(start, stop, dtype=torch.int64), split)
+                        arrays = _clip_arrays(clips, plan)
+                        for name, ds in datasets.items():
+                            if name == "data":
+                                ds[start * t:stop * t] = arrays[name]
+                            else:
+                                ds[start:stop] = arrays[name]
+                        f.flush()  # surface write errors (disk full) now, not at close
+                        done += stop - start
+                        bar.update(stop - start)
+                        if log is not None:
+                            log(f"wrote {split} clips {start}..{stop - 1} ({done}/{total}) to {partial}")
+            f.close()
+            sink.close(fsync=True)
+            os.replace(partial, path)
+            _fsync_dir(path.parent)
+    except BaseException as err:
+        failure = sink.error if sink is not None and sink.error is not None else err
+        _abandon(f, sink)
+        _cleanup(partial, keep_partial)
+        where = f"; kept {str(partial)!r}" if keep_partial and partial.exists() else ""
+        if isinstance(err, Interrupted):
+            raise Interrupted(f"{err}; nothing written to {str(path)!r}{where}", err.exit_code - 128) from None
+        if isinstance(err, KeyboardInterrupt):
+            raise Interrupted(f"interrupted by SIGINT; nothing written to {str(path)!r}{where}",
+                              signal.SIGINT) from None
+        if isinstance(err, VideoMNISTError):
+            raise
+        if isinstance(failure, OSError):
+            raise VideoMNISTError(
+                f"writing {str(partial)!r} failed after {done} of {total} clips: {_os_reason(failure)}; "
+                f"nothing written to {str(path)!r}{where}") from None
+        raise
+    return path
+
+
+def _os_reason(err: OSError) -> str:
+    if err.errno is not None and err.strerror:
+        return err.strerror
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:200]
+
+
+class _GuardedFile(io.RawIOBase):
+    """The file HDF5 writes through (h5py's fileobj driver), made safe to abandon.
+
+    HDF5 cannot close a file whose dirty metadata it failed to write (disk full, file size
+    limit): the file stays open and the library crashes at interpreter exit (measured: segfault).
+    Here the first failed write is recorded in `error` and every later write is discarded, so
+    closing the HDF5 file always succeeds and leaves the library clean; the partial file is then
+    removed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "x+b", buffering=0)
+        self.error: OSError | None = None
+        self.discard = False
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self._f.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def readinto(self, buffer) -> int:
+        return self._f.readinto(buffer)
+
+    def write(self, data) -> int:
+        if self.discard:
+            n = memoryview(data).nbytes
+            self._f.seek(n, os.SEEK_CUR)
+            return n
+        try:
+            return self._f.write(data)
+        except OSError as err:
+            self.error, self.discard = err, True
+            raise
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.discard:
+            return self._f.tell() if size is None else size
+        try:
+            return self._f.truncate(size)
+        except OSError as err:
+            self.error, self.discard = err, True
+            raise
+
+    def flush(self) -> None:
+        pass  # unbuffered: every write already reached the OS
+
+    def close(self, fsync: bool = False) -> None:
+        if not self._f.closed:
+            if fsync:
+                os.fsync(self._f.fileno())
+            self._f.close()
+        super().close()
+
+
+def _abandon(f, sink: _GuardedFile | None) -> None:
+    """Close a failed export's HDF5 file and its sink without raising."""
+    if sink is not None:
+        sink.discard = True
+    if f is not None:
+        with contextlib.suppress(Exception):
+            f.close()
+    if sink is not None:
+        with contextlib.suppress(Exception):
+            sink.close()
+
+
+def _cleanup(partial: Path, keep: bool) -> None:
+    if keep:
+        return
+    with contextlib.suppress(OSError):
+        partial.unlink()
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,216 @@
+"""`HDF5VideoDataset`: read a canonical VideoMNIST HDF5 file back as VideoGPT-style samples.
+
+A drop-in for VideoGPT's `HDF5Dataset` that avoids its traps: clips of exactly `sequence_length`
+frames work, every window start can be drawn, grayscale and RGB storage both load, and a broken
+file raises one clear error.
+
+Items are *windows*: item `i` is one (clip, start) pair, enumerated clip by clip, start by start,
+so a clip of T frames gives `T - sequence_length + 1` items and every valid start is one item.
+(With `sequence_length == T` there is one item per clip, as in VideoGPT.) Shuffle with the
+DataLoader (`shuffle=True`) for random windows; indexing is deterministic.
+
+Convention:
+    item: {'video': float32 (C, L, H, W) in [-0.5, 0.5] (u8 / 255 - 0.5), 'label': int64}
+    with L = sequence_length and C = `channels` (default: as stored, 1 or 3). 'label' is the
+    clip's class, a 0-d tensor; (K,) for files with K > 1 digits per clip.
+    A grayscale file read with channels=3 replicates the gray; an RGB file read with channels=1
+    averages the three channels (exact for our exports, which store replicated gray).
+    `resolution` must equal the stored resolution (UsageError otherwise: export at the size you
+    train at, `--image_size`, rather than resample).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from videomnist_gpu.errors import UsageError, VideoMNISTError
+
+__all__ = ["HDF5VideoDataset", "open_hdf5"]
+
+
+def open_hdf5(path: str | os.PathLike):
+    """Open `path` read-only; one-line errors for a missing, non-HDF5 or truncated file."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"data file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise UsageError(f"data file {str(path)!r} is a directory, not an HDF5 file")
+    if path.stat().st_size == 0:
+        raise VideoMNISTError(f"data file {str(path)!r} is empty (0 bytes)")
+    try:
+        if not h5py.is_hdf5(path):
+            raise VideoMNISTError(f"data file {str(path)!r} is not an HDF5 file")
+        return h5py.File(path, "r")
+    except OSError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise VideoMNISTError(
+            f"data file {str(path)!r} cannot be opened as HDF5 (truncated or corrupt?): {first[:160]}"
+        ) from None
+
+
+class HDF5VideoDataset(torch.utils.data.Dataset):
+    """Windows of `sequence_length` frames from the train or test split of a VideoMNIST file.
+
+    Args:
+        path: the HDF5 file (canonical layout: `{split}_data`, `{split}_idx`, `{split}_labels`).
+        sequence_length: frames per item; at most the shortest clip.
+        train: read `train_*` (True) or `test_*` (False).
+        resolution: expected frame size; must equal the file's (no resampling).
+        channels: 1 or 3 output channels; None keeps what the file stores.
+
+    The file is opened lazily, once per process (DataLoader workers each open their own), so the
+    dataset pickles and works with any `num_workers`.
+    """
+
+    def __init__(self, path: str | os.PathLike, sequence_length: int, train: bool = True,
+                 resolution: int = 64, channels: int | None = None) -> None:
+        super().__init__()
+        for name, value in (("sequence_length", sequence_length), ("resolution", resolution)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise UsageError(f"{name}: must be an integer >= 1, got {value!r}")
+        if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
+            raise UsageError(f"channels: must be 1, 3 or None (as stored), got {channels!r}")
+        self.path = str(path)
+        self.sequence_length = int(sequence_length)
+        self.train = bool(train)
+        self.split = "train" if train else "test"
+        self.resolution = int(resolution)
+
+        with open_hdf5(self.path) as f:
+            data, idx, labels = self._check_layout(f)
+            self.stored_channels = 3 if data.ndim == 4 else 1
+            self.channels = self.stored_channels if channels is None else int(channels)
+            self._num_frames = data.shape[0]
+            starts = idx[()].astype(np.int64)  # (N,)
+            self.labels = torch.from_numpy(labels[()].astype(np.int64))  # (N,) or (N, K)
+        self._check_index(starts)
+        ends = np.append(starts[1:], self._num_frames)  # (N,)
+        lengths = ends - starts  # (N,)
+        short = int(lengths.min())
+        if self.sequence_length > short:
+            raise UsageError(
+                f"sequence_length: {self.sequence_length} is longer than the file's shortest clip "
+                f"({short} frames); use sequence_length <= {short}"
+            )
+        windows = lengths - self.sequence_length + 1  # (N,) valid starts per clip
+        self.clip_starts = starts
+        self._cum_windows = np.concatenate([[0], np.cumsum(windows)])  # (N+1,)
+        self._file = None
+        self._pid = None
+
+    # ------------------------------------------------------------------ validation
+    def _check_layout(self, f):
+        import h5py
+
+        s = self.split
+        names = [f"{s}_data", f"{s}_idx", f"{s}_labels"]
+        missing = [n for n in names if not isinstance(f.get(n), h5py.Dataset)]
+        if missing:
+            raise VideoMNISTError(
+                f"data file {self.path!r} is not in the VideoMNIST layout: no dataset {missing[0]!r} "
+                f"(found: {', '.join(sorted(f.keys())) or 'nothing'})"
+            )
+        data, idx, labels = (f[n] for n in names)
+        rgb = data.ndim == 4 and data.shape[-1] == 3
+        if data.dtype != np.uint8 or not (data.ndim == 3 or rgb):
+            raise VideoMNISTError(
+                f"data file {self.path!r}: {s}_data must be uint8 [frames, H, W] or [frames, H, W, 3], "
+                f"got {data.dtype} {list(data.shape)}"
+            )
+        if data.shape[1] != data.shape[2]:
+            raise VideoMNISTError(f"data file {self.path!r}: {s}_data frames are not square: {list(data.shape)}")
+        if data.shape[1] != self.resolution:
+            raise UsageError(
+                f"resolution: the file stores {data.shape[1]}x{data.shape[2]} frames, asked for "
+                f"{self.resolution}; pass resolution={data.shape[1]} or export with --image_size {self.resolution}"
+            )
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.shape[0] == 0:
+            raise VideoMNISTError(
+                f"data file {self.path!r}: {s}_idx must be a non-empty 1-D integer array, got {idx.dtype} {list(idx.shape)}")
+        if labels.dtype.kind not in "iu" or labels.ndim not in (1, 2) or labels.shape[0] != idx.shape[0]:
+            raise VideoMNISTError(
+                f"data file {self.path!r}: {s}_labels must be integers [N] or [N, K] with N = {idx.shape[0]} "
+                f"clips, got {labels.dtype} {list(labels.shape)}")
+        return data, idx, labels
+
+    def _check_index(self, starts: np.ndarray) -> None:
+        s = self.split
+        if starts[0] != 0 or np.any(np.diff(starts) <= 0) or starts[-1] >= self._num_frames:
+            raise VideoMNISTError(
+                f"data file {self.path!r}: {s}_idx must start at 0 and increase strictly below "
+                f"{self._num_frames} frames (got first {int(starts[0])}, last {int(starts[-1])})"
+            )
+
+    # ------------------------------------------------------------------ pickling / lazy open
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_file"], state["_pid"] = None, None
+        return state
+
+    def _data(self):
+        if self._file is None or self._pid != os.getpid():
+            self._file = open_hdf5(self.path)
+            self._pid = os.getpid()
+        return self._file[f"{self.split}_data"]
+
+    def close(self) -> None:
+        """Close this process's handle (reopened on the next read)."""
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    # ------------------------------------------------------------------ items
+    @property
+    def num_clips(self) -> int:
+        return len(self.clip_starts)
+
+    def __len__(self) -> int:
+        return int(self._cum_windows[-1])
+
+    def window(self, index: int) -> tuple[int, int]:
+        """(clip, first frame within the clip) of item `index`."""
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"index {index} out of range for {n} windows")
+        clip = int(np.searchsorted(self._cum_windows, index, side="right") - 1)
+        return clip, int(index - self._cum_windows[clip])
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        clip, offset = self.window(int(index))
+        first = int(self.clip_starts[clip]) + offset
+        try:
+            frames = self._data()[first:first + self.sequence_length]  # (L, H, W) or (L, H, W, 3)
+        except OSError as err:
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise VideoMNISTError(
+                f"data file {self.path!r}: reading {self.split} clip {clip} failed (corrupt data, "
+                f"checksum mismatch?): {first_line[:160]}"
+            ) from None
+        video = torch.from_numpy(np.ascontiguousarray(frames))
+        if video.ndim == 3:
+            video = video[None]  # (1, L, H, W)
+        else:
+            video = video.permute(3, 0, 1, 2)  # (3, L, H, W)
+        video = video.float()  # (C_stored, L, H, W) in 0..255
+        if self.channels != video.shape[0]:
+            if self.channels == 3:
+                video = video.expand(3, -1, -1, -1)  # (3, L, H, W)
+            else:
+                video = video.mean(dim=0, keepdim=True)  # (1, L, H, W); exact for replicated gray
+        video = video / 255.0 - 0.5  # (C, L, H, W) in [-0.5, 0.5]
+        label = self.labels[clip]
+        return {"video": video, "label": label.clone()}
