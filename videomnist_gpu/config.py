@@ -20,10 +20,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["VideoMNISTConfig", "MAX_DIGITS"]
+__all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "read_yaml_mapping"]
 
 MNIST_SIZE = 28
 MAX_DIGITS = 4
+# Keys a dataset preset (configs/*.yaml) may hold beside the config's fields: `videomnist generate`
+# reads them; everything else that loads a preset skips them.
+EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,8 +130,9 @@ class VideoMNISTConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "VideoMNISTConfig":
-        """Load a YAML preset; its keys are this class's fields (all optional)."""
-        return cls.from_dict(read_yaml_mapping(path))
+        """Load a dataset preset: this class's fields (all optional); `EXPORT_KEYS` are skipped."""
+        values = read_yaml_mapping(path)
+        return cls.from_dict({k: v for k, v in values.items() if k not in EXPORT_KEYS})
 
     def replace(self, **changes: Any) -> "VideoMNISTConfig":
         """A copy with `changes` applied; `digit_size` follows a new `image_size` unless given."""

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig, read_yaml_mapping
+from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
-EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size")
 SAMPLE_FORMATS = ("gif", "mp4")
 
 
@@ -160,26 +159,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
           f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
     if args.create_samples:
-        written = _write_samples(path, samples_dir, formats, num_samples, config, args.overwrite)
+        from videomnist_gpu.samples import visualize_hdf5
+
+        written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
+                                 overwrite=args.overwrite)
         print(f"wrote {len(written)} sample files into {samples_dir}")
     return 0
-
-
-def _write_samples(path: Path, samples_dir: Path, formats: list[str], num_samples: int,
-                   config: VideoMNISTConfig, overwrite: bool) -> list[Path]:
-    """Samples from the written file: the first clips of the train split (classes interleaved)."""
-    import h5py
-
-    from videomnist_gpu.visualize import write_samples
-
-    t = config.sequence_length
-    with h5py.File(path, "r") as f:
-        n = min(int(f.attrs["train_videos"]), max(num_samples, 10) + 30)
-        data = f["train_data"][: n * t]  # (n*T, H, W[, 3])
-        labels = f["train_labels"][:n]
-        motions = f["train_motion"][:n]
-    if data.ndim == 4:
-        data = data[..., 0]  # (n*T, H, W): replicated gray
-    videos = data.reshape(n, t, *data.shape[1:])  # (n, T, H, W)
-    return write_samples(videos, labels, motions, list(config.motion_types), samples_dir, formats=formats,
-                         fps=config.fps, num_samples=num_samples, overwrite=overwrite)
