@@ -146,16 +146,16 @@ def render_affine(
         o_int = torch.floor(c - P / 2)  # (B, K, T, 2) canvas position of patch pixel (0, 0)
     d = o_int - c + 0.5  # (B, K, T, 2): centre of patch pixel (0, 0) relative to the digit centre
     ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
-    dx = (d[..., 0, None] + ar)[..., None, :, None]  # (B, K, T, 1, P, 1) p_x - c_x per column
-    dy = (d[..., 1, None] + ar)[..., :, None, None]  # (B, K, T, P, 1, 1) p_y - c_y per row
+    dx = (d[..., 0, None] + ar)[..., None, :]  # (B, K, T, 1, P) p_x - c_x per column
+    dy = (d[..., 1, None] + ar)[..., :, None]  # (B, K, T, P, 1) p_y - c_y per row
     ang = angle.to(torch.float32).transpose(1, 2)  # (B, K, T)
     inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * S)  # (B, K, T) pixels -> [-1, 1]
-    cos, sin = torch.cos(ang) * inv, torch.sin(ang) * inv  # (B, K, T)
-    # R(-angle) = [[cos, sin], [-sin, cos]]: g = dx * (cos, -sin) + dy * (sin, cos), normalised
-    ux = torch.stack((cos, -sin), dim=-1)[..., None, None, :]  # (B, K, T, 1, 1, 2)
-    uy = torch.stack((sin, cos), dim=-1)[..., None, None, :]  # (B, K, T, 1, 1, 2)
-    grid = torch.empty(B, K, T, P, P, 2, device=dev)  # contiguous, whatever broadcasting prefers
-    torch.addcmul(dx * ux, dy, uy, out=grid)  # (B, K, T, P, P, 2)
+    cos = (torch.cos(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
+    sin = (torch.sin(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
+    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]]
+    grid = torch.empty(B, K, T, P, P, 2, device=dev)  # (B, K, T, P, P, 2)
+    torch.add(dx * cos, dy * sin, out=grid[..., 0])  # g_x, written in place (no stack / cat)
+    torch.sub(dy * cos, dx * sin, out=grid[..., 1])  # g_y
     grid = grid.view(B * K, T * P, P, 2)  # (B*K, T*P, P, 2): frames folded into the grid
     src = sprites.to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
