@@ -63,9 +63,10 @@ def _place_max(
         return torch.zeros(B, T, H, H, dtype=torch.uint8, device=dev)
     cols = x0.unsqueeze(-1) + torch.arange(P, device=dev)  # (B, K, T, P) canvas column per patch column
     inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, P)
-    run = F.pad(patches * inside, (0, H - P))  # (B, K, T, P, H) off-canvas columns zeroed
-    buf = F.pad(run.view(n, P * H), (HH, HH))  # (n, L): each run at offset HH, L = 2*HH + P*H
-    L = buf.shape[-1]
+    L = 2 * HH + P * H
+    buf = torch.zeros(n, L, dtype=torch.uint8, device=dev)  # (n, L): each run at offset HH
+    run = buf[:, HH:HH + P * H].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
+    torch.mul(patches, inside, out=run)  # off-canvas columns zeroed, written straight into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
     windows = buf.view(-1).as_strided((n * L - HH + 1, HH), (1, 1))  # every window, a view
