@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
+from videomnist_gpu.render import render_reference as reference
 from videomnist_gpu.render_fast import affine_patch_size, render_fast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,20 +18,6 @@ from benchmarks.baselines import (  # noqa: E402
 )
 
 S, H, T = 28, 64, 4
-
-
-def reference(sprites, centers, angle, scale, H):
-    """Ground truth: affine_grid with theta = [[(H/S) A, (2/S) A (H/2 - c)]], A = R(-angle)/scale."""
-    B, Tn, K, _ = centers.shape
-    S = sprites.shape[-1]
-    cos, sin = torch.cos(angle), torch.sin(angle)  # (B, T, K)
-    A = torch.stack((cos, sin, -sin, cos), dim=-1).view(B, Tn, K, 2, 2) / scale[..., None, None]
-    t = (2.0 / S) * (A @ (H / 2 - centers).unsqueeze(-1))  # (B, T, K, 2, 1)
-    theta = torch.cat(((H / S) * A, t), dim=-1).view(B * Tn * K, 2, 3)
-    grid = F.affine_grid(theta, [B * Tn * K, 1, H, H], align_corners=False)  # (B*T*K, H, H, 2)
-    src = sprites.float()[:, None].expand(B, Tn, K, S, S).reshape(B * Tn * K, 1, S, S)
-    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return out.view(B, Tn, K, H, H).amax(dim=2).round().clamp(0, 255).to(torch.uint8)
 
 
 def random_inputs(B, K, gen, affine, max_scale=1.25, max_angle=math.pi / 6):

@@ -137,3 +137,28 @@ def test_cuda_matches_cpu():
     assert torch.allclose(pc.center, pg.center.cpu(), atol=1e-4)
     diff = (cpu.render(torch.arange(64)).video.int() - gpu.render(torch.arange(64)).video.cpu().int()).abs()
     assert int(diff.max()) <= 1
+
+
+@pytest.mark.parametrize("name, config, n", [
+    ("translation_every_motion", VideoMNISTConfig(digits="mnist-5k", sequence_length=8,
+                                                  motion_types=("bounce", "circular", "linear", "spiral")), 400),
+    ("rotation_scale_every_motion", VideoMNISTConfig(digits="mnist-5k", sequence_length=8, rotation_range=20.0,
+                                                     scale_range=(0.9, 1.1),
+                                                     motion_types=("bounce", "circular", "linear", "spiral")), 400),
+    ("two_digits", VideoMNISTConfig(digits="mnist-5k", sequence_length=8, num_digits=2, rotation_range=10.0), 200),
+])
+def test_fast_renderer_matches_the_reference(name, config, n):
+    """The Synthesizer's fast path equals the affine_grid/grid_sample reference (1,000 clips in all)."""
+    import math
+
+    from videomnist_gpu.render import render_reference
+
+    synth = Synthesizer(config, device="cpu")
+    p = synth.params(torch.arange(n))
+    fast = synth.render(torch.arange(n)).video
+    sprites = synth.bank("train").images[p.digit]
+    ref = render_reference(sprites, p.center, p.angle * (math.pi / 180), p.scale, config.image_size)
+    diff = (fast.int() - ref.int()).abs()
+    assert int(diff.max()) <= 1, name
+    assert float((diff == 0).double().mean()) > 0.999
+    assert set(p.motion.tolist()) == set(range(len(config.motion_types)))

@@ -23,7 +23,6 @@ __all__ = [
     "render_translation",
     "render_affine",
     "affine_patch_size",
-    "render_reference",
 ]
 
 
@@ -203,7 +202,7 @@ def render_fast(
         bilinearly as ``F.grid_sample(mode='bilinear', padding_mode='zeros',
         align_corners=False)`` does (sprite pixel j centred at j + 0.5, zero outside); digits
         composite with ``max``; values are rounded half-to-even and clamped to 0..255.
-        Equal to :func:`render_reference` to within one grey level (sample coordinates are
+        Equal to `render.render_reference` to within one grey level (sample coordinates are
         computed in a different float order).
     """
     if translation_only:
@@ -212,30 +211,3 @@ def render_fast(
         raise ValueError("angle and scale are required when translation_only=False")
     P = affine_patch_size(sprites.shape[-1], max_scale, max_angle, H)
     return render_affine(sprites, centers, angle, scale, H, P)
-
-
-def render_reference(
-    sprites: torch.Tensor,
-    centers: torch.Tensor,
-    angle: torch.Tensor,
-    scale: torch.Tensor,
-    H: int,
-) -> torch.Tensor:
-    """The ground truth: ``affine_grid`` + ``grid_sample`` over the whole canvas, max over K.
-
-    theta = [[(H/S) A, (2/S) A (H/2 - c)]] with A = R(-angle) / scale. Slow: for tests.
-
-    Convention:
-        as :func:`render_fast`. Returns uint8 (B, T, H, H).
-    """
-    B, T, K, S = _check(sprites, centers, H)
-    cos, sin = torch.cos(angle), torch.sin(angle)  # (B, T, K)
-    A = torch.stack((torch.stack((cos, sin), -1), torch.stack((-sin, cos), -1)), -2)  # (B,T,K,2,2)
-    A = A / scale[..., None, None]
-    t = (2.0 / S) * (A @ (H / 2 - centers).unsqueeze(-1))  # (B, T, K, 2, 1)
-    theta = torch.cat(((H / S) * A, t), dim=-1).reshape(B * T * K, 2, 3)  # (B*T*K, 2, 3)
-    grid = F.affine_grid(theta, [B * T * K, 1, H, H], align_corners=False)  # (B*T*K, H, H, 2)
-    src = sprites.to(torch.float32)[:, None].expand(B, T, K, S, S).reshape(B * T * K, 1, S, S)
-    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    out = out.view(B, T, K, H, H).amax(dim=2)  # (B, T, H, H)
-    return out.round().clamp(0, 255).to(torch.uint8)

@@ -22,7 +22,7 @@ from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digits import DigitBank, load_digit_bank
 from videomnist_gpu.keyed_random import SPLITS
 from videomnist_gpu.params import ClipParams, draw_clip_params
-from videomnist_gpu.render import render_reference
+from videomnist_gpu.render_fast import render_fast
 
 __all__ = ["Clips", "Synthesizer", "default_device"]
 
@@ -108,4 +108,6 @@ class Synthesizer:
 def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams) -> torch.Tensor:
     """Pixels of clips with parameters `p`: uint8 (B, T, H, W)."""
     sprites = bank.images[p.digit]  # (B, K, S, S)
-    return render_reference(sprites, p.center, p.angle * (math.pi / 180), p.scale, config.image_size)
+    return render_fast(sprites, p.center, p.angle * (math.pi / 180), p.scale, config.image_size,
+                       config.translation_only, max_scale=config.scale_range[1],
+                       max_angle=math.radians(config.rotation_range))
