@@ -224,7 +224,7 @@ def _motion_out_of_range(tmp: Path) -> Path:
 
 @pytest.mark.parametrize("case, make_args, code, needle", [
     ("missing file", lambda t: ["--hdf5_path", str(t / "nope.h5")], 2, "does not exist"),
-    ("not hdf5", lambda t: ["--hdf5_path", str(_not_hdf5(t))], 2, "is not an HDF5 file"),
+    ("not hdf5", lambda t: ["--hdf5_path", str(_not_hdf5(t))], 1, "is not an HDF5 file"),
     ("wrong layout", lambda t: ["--hdf5_path", str(_bad_layout(t))], 2, "no dataset train_data"),
     ("motion out of range", lambda t: ["--hdf5_path", str(_motion_out_of_range(t))], 2, "train_motion holds"),
     ("bad format", lambda t: ["--hdf5_path", str(t / "x.h5"), "--formats", "avi"], 2, "invalid choice: 'avi'"),

@@ -32,25 +32,25 @@ from videomnist_gpu.errors import UsageError, VideoMNISTError
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
 
 
-def open_hdf5(path: str | os.PathLike):
-    """Open `path` read-only; one-line errors for a missing, non-HDF5 or truncated file."""
+def open_hdf5(path: str | os.PathLike, what: str = "data file"):
+    """Open `path` read-only; one-line errors, naming `what`, for a missing, non-HDF5 or truncated file."""
     import h5py
 
     path = Path(path)
     if not path.exists():
-        raise UsageError(f"data file {str(path)!r} does not exist")
+        raise UsageError(f"{what} {str(path)!r} does not exist")
     if path.is_dir():
-        raise UsageError(f"data file {str(path)!r} is a directory, not an HDF5 file")
+        raise UsageError(f"{what} {str(path)!r} is a directory, not an HDF5 file")
     if path.stat().st_size == 0:
-        raise VideoMNISTError(f"data file {str(path)!r} is empty (0 bytes)")
+        raise VideoMNISTError(f"{what} {str(path)!r} is empty (0 bytes)")
     try:
         if not h5py.is_hdf5(path):
-            raise VideoMNISTError(f"data file {str(path)!r} is not an HDF5 file")
+            raise VideoMNISTError(f"{what} {str(path)!r} is not an HDF5 file")
         return h5py.File(path, "r")
     except OSError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise VideoMNISTError(
-            f"data file {str(path)!r} cannot be opened as HDF5 (truncated or corrupt?): {first[:160]}"
+            f"{what} {str(path)!r} cannot be opened as HDF5 (truncated or corrupt?): {first[:160]}"
         ) from None
 
 

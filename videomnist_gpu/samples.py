@@ -42,6 +42,7 @@ import torch
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.reader import open_hdf5
 from videomnist_gpu.stats import StatsAccumulator, format_stats
 from videomnist_gpu.visualize import VIDEO_FORMATS, write_samples
 
@@ -146,22 +147,6 @@ def _attr(value: Any) -> Any:
     return value
 
 
-def _open_hdf5(path: str | os.PathLike):
-    import h5py
-
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"hdf5_path: {str(p)!r} does not exist.")
-    if p.is_dir():
-        raise UsageError(f"hdf5_path: {str(p)!r} is a directory, not an HDF5 file.")
-    if not h5py.is_hdf5(str(p)):
-        raise UsageError(f"hdf5_path: {str(p)!r} is not an HDF5 file.")
-    try:
-        return h5py.File(p, "r")
-    except OSError as err:
-        raise VideoMNISTError(f"hdf5_path: cannot open {str(p)!r}: {err}") from None
-
-
 def _info_from_file(f: Any, path: Path, split: str) -> HDF5Info:
     if split not in SPLITS:
         raise UsageError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}.")
@@ -236,7 +221,7 @@ def read_hdf5_info(path: str | os.PathLike, split: str = "train") -> HDF5Info:
     Raises:
         UsageError: missing file, not HDF5, or not the layout (names what is wrong).
     """
-    with _open_hdf5(path) as f:
+    with open_hdf5(path, "hdf5_path") as f:
         return _info_from_file(f, Path(path), split)
 
 
@@ -301,7 +286,7 @@ def load_hdf5_samples(path: str | os.PathLike, split: str = "train", num: int = 
         Returns a `SamplePool` with numpy video uint8 `(min(num, N), T, H, W)`.
     """
     seed = _check_seed(seed)
-    with _open_hdf5(path) as f:
+    with open_hdf5(path, "hdf5_path") as f:
         info = _info_from_file(f, Path(path), split)
         if info.num_videos == 0:
             raise UsageError(f"hdf5_path: {str(path)!r} holds no {split} clips.")
@@ -342,7 +327,7 @@ def hdf5_stats(path: str | os.PathLike, split: str = "train", chunk_clips: int =
     """
     if isinstance(chunk_clips, bool) or not isinstance(chunk_clips, int) or chunk_clips < 1:
         raise UsageError(f"chunk_clips must be an integer >= 1, got {chunk_clips!r}.")
-    with _open_hdf5(path) as f:
+    with open_hdf5(path, "hdf5_path") as f:
         info = _info_from_file(f, Path(path), split)
         acc = StatsAccumulator(info.motion_names if info.has_motion else (), margin=info.margin,
                                n_classes=info.n_classes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
 
@@ -20,48 +21,41 @@ from videomnist_gpu.errors import UsageError
 SAMPLE_FORMATS = ("gif", "mp4")
 
 
-def _flag(parser, name: str, **kwargs) -> None:
-    """`--name_with_underscores` and `--name-with-dashes`, default None (so a config file can fill in)."""
-    spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-    kwargs.setdefault("default", None)
-    parser.add_argument(*spellings, dest=name, **kwargs)
-
-
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "generate", help="export a seeded dataset into one HDF5 file (the canonical layout)",
         description="Render a seeded VideoMNIST dataset batch by batch into one HDF5 file.",
     )
-    _flag(p, "output_file", metavar="PATH", help="HDF5 file to write (required, here or in --config)")
-    _flag(p, "config", metavar="FILE.yaml", help="preset: config fields, videos_per_digit, ... (flags win)")
+    add_flag(p, "output_file", metavar="PATH", help="HDF5 file to write (required, here or in --config)")
+    add_flag(p, "config", metavar="FILE.yaml", help="preset: config fields, videos_per_digit, ... (flags win)")
     g = p.add_argument_group("dataset")
-    _flag(g, "sequence_length", type=int, metavar="T", help="frames per video (default 16)")
-    _flag(g, "videos_per_digit", type=int, metavar="N", help="train videos per class (default 1000)")
-    _flag(g, "test_videos_per_digit", type=int, metavar="N", help="test videos per class (default videos_per_digit // 5, at least 1)")
-    _flag(g, "motion_types", nargs="+", metavar="NAME", help="motions to draw from (default: bounce circular linear; spiral too)")
-    _flag(g, "image_size", type=int, metavar="PX", help="frame height and width (default 64)")
-    _flag(g, "digit_size", type=int, metavar="PX", help="digit sprite side (default 28 at 64 px, scaled with image_size)")
-    _flag(g, "num_digits", type=int, metavar="K", help="digits per video, 1-4 (default 1)")
-    _flag(g, "margin", type=int, metavar="PX", help="border no ink may touch (default 5)")
-    _flag(g, "speed_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="pixels per frame (default 1 3)")
-    _flag(g, "rotation_range", type=float, metavar="DEG", help="max absolute angle (default 0: off)")
-    _flag(g, "scale_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="digit scale range (default 1 1: off)")
-    _flag(g, "fps", type=int, help="frame rate stored in the file and samples (default 10)")
-    _flag(g, "seed", type=int, help="seed of every random number (default 0)")
-    _flag(g, "digits", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to MNIST IDX files (default auto)")
+    add_flag(g, "sequence_length", type=int, metavar="T", help="frames per video (default 16)")
+    add_flag(g, "videos_per_digit", type=int, metavar="N", help="train videos per class (default 1000)")
+    add_flag(g, "test_videos_per_digit", type=int, metavar="N", help="test videos per class (default videos_per_digit // 5, at least 1)")
+    add_flag(g, "motion_types", nargs="+", metavar="NAME", help="motions to draw from (default: bounce circular linear; spiral too)")
+    add_flag(g, "image_size", type=int, metavar="PX", help="frame height and width (default 64)")
+    add_flag(g, "digit_size", type=int, metavar="PX", help="digit sprite side (default 28 at 64 px, scaled with image_size)")
+    add_flag(g, "num_digits", type=int, metavar="K", help="digits per video, 1-4 (default 1)")
+    add_flag(g, "margin", type=int, metavar="PX", help="border no ink may touch (default 5)")
+    add_flag(g, "speed_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="pixels per frame (default 1 3)")
+    add_flag(g, "rotation_range", type=float, metavar="DEG", help="max absolute angle (default 0: off)")
+    add_flag(g, "scale_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="digit scale range (default 1 1: off)")
+    add_flag(g, "fps", type=int, help="frame rate stored in the file and samples (default 10)")
+    add_flag(g, "seed", type=int, help="seed of every random number (default 0)")
+    add_flag(g, "digits", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to MNIST IDX files (default auto)")
     s = p.add_argument_group("storage")
-    _flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
-    _flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
-    _flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 64 on CPU, 512 on GPU; never changes the data)")
-    _flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
-    _flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
-    _flag(s, "log_progress", action="store_true", default=False,
+    add_flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
+    add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
+    add_flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 64 on CPU, 512 on GPU; never changes the data)")
+    add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
+    add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
+    add_flag(s, "log_progress", action="store_true", default=False,
           help="print one line per written batch to stderr (for logs; the tqdm bar shows only on a terminal)")
-    _flag(s, "keep_partial", action="store_true", default=False, help="on failure keep PATH.partial for inspection")
+    add_flag(s, "keep_partial", action="store_true", default=False, help="on failure keep PATH.partial for inspection")
     v = p.add_argument_group("samples")
-    _flag(v, "create_samples", action="store_true", default=False, help="write sample GIF/MP4s and a montage into <dir of PATH>/samples/")
-    _flag(v, "sample_formats", nargs="+", metavar="FMT", help="gif and/or mp4 (default: gif mp4)")
-    _flag(v, "num_samples", type=int, metavar="N", help="sample videos to write (default 20)")
+    add_flag(v, "create_samples", action="store_true", default=False, help="write sample GIF/MP4s and a montage into <dir of PATH>/samples/")
+    add_flag(v, "sample_formats", nargs="+", metavar="FMT", help="gif and/or mp4 (default: gif mp4)")
+    add_flag(v, "num_samples", type=int, metavar="N", help="sample videos to write (default 20)")
     p.set_defaults(run=run)
 
 

@@ -10,75 +10,70 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
 
 _RUN_KEYS = ("batch_size", "max_steps", "gpus", "precision", "seed", "num_workers",
              "val_check_interval", "val_clips", "data_path", "dataset")
 
 
-def _flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
-    """Add `--name` with its dashed spelling too; absent flags stay None (the preset decides)."""
-    spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-    parser.add_argument(*spellings, dest=name, default=kwargs.pop("default", None), **kwargs)
-
-
 def _common_flags(parser: argparse.ArgumentParser, preset: str) -> None:
-    _flag(parser, "config", metavar="PRESET.yaml", default=preset, help=f"flat YAML preset (default: {preset})")
-    _flag(parser, "data_path", metavar="FILE.h5", help="train on an HDF5 export instead of the live stream")
-    _flag(parser, "dataset", metavar="DATASET.yaml", help="VideoMNIST dataset preset for the stream (default config)")
-    _flag(parser, "resolution", type=int, help="frame size (must match the preset's model)")
-    _flag(parser, "sequence_length", type=int, help="frames per clip")
-    _flag(parser, "batch_size", type=int, help="clips per step on each device")
-    _flag(parser, "gpus", type=int, help="GPUs to use (0: CPU; > 1: Lightning DDP)")
-    _flag(parser, "precision", help="Lightning precision, e.g. 32-true, 16-mixed, bf16-mixed")
-    _flag(parser, "max_steps", type=int, help="optimizer steps")
-    _flag(parser, "seed", type=int, help="seed of model initialization")
-    _flag(parser, "num_workers", type=int, help="DataLoader workers (CPU streams only)")
-    _flag(parser, "val_check_interval", type=int, help="validate (and checkpoint) every N steps")
-    _flag(parser, "val_clips", type=int, help="fixed test-split clips used for validation")
-    _flag(parser, "lr", type=float, help="learning rate")
-    _flag(parser, "output_dir", metavar="DIR", default="runs/vqvae" if "vqvae" in preset else "runs/videogpt",
+    add_flag(parser, "config", metavar="PRESET.yaml", default=preset, help=f"flat YAML preset (default: {preset})")
+    add_flag(parser, "data_path", metavar="FILE.h5", help="train on an HDF5 export instead of the live stream")
+    add_flag(parser, "dataset", metavar="DATASET.yaml", help="VideoMNIST dataset preset for the stream (default config)")
+    add_flag(parser, "resolution", type=int, help="frame size (must match the preset's model)")
+    add_flag(parser, "sequence_length", type=int, help="frames per clip")
+    add_flag(parser, "batch_size", type=int, help="clips per step on each device")
+    add_flag(parser, "gpus", type=int, help="GPUs to use (0: CPU; > 1: Lightning DDP)")
+    add_flag(parser, "precision", help="Lightning precision, e.g. 32-true, 16-mixed, bf16-mixed")
+    add_flag(parser, "max_steps", type=int, help="optimizer steps")
+    add_flag(parser, "seed", type=int, help="seed of model initialization")
+    add_flag(parser, "num_workers", type=int, help="DataLoader workers (CPU streams only)")
+    add_flag(parser, "val_check_interval", type=int, help="validate (and checkpoint) every N steps")
+    add_flag(parser, "val_clips", type=int, help="fixed test-split clips used for validation")
+    add_flag(parser, "lr", type=float, help="learning rate")
+    add_flag(parser, "output_dir", metavar="DIR", default="runs/vqvae" if "vqvae" in preset else "runs/videogpt",
           help="run directory: checkpoints/, logs/, videos/")
-    _flag(parser, "resume", metavar="CKPT", help="resume model, optimizer, step and data stream from a checkpoint")
+    add_flag(parser, "resume", metavar="CKPT", help="resume model, optimizer, step and data stream from a checkpoint")
 
 
 def add_parser(subparsers) -> None:
     vq = subparsers.add_parser("train-vqvae", help="train a VQ-VAE on the stream or an HDF5 export")
     _common_flags(vq, "configs/vqvae.yaml")
-    _flag(vq, "embedding_dim", type=int)
-    _flag(vq, "n_codes", type=int)
-    _flag(vq, "n_hiddens", type=int)
-    _flag(vq, "n_res_layers", type=int)
-    _flag(vq, "downsample", type=int, nargs=3, metavar=("T", "H", "W"))
-    _flag(vq, "in_channels", type=int, help="1 for VideoMNIST (default), 3 for upstream-style RGB")
+    add_flag(vq, "embedding_dim", type=int)
+    add_flag(vq, "n_codes", type=int)
+    add_flag(vq, "n_hiddens", type=int)
+    add_flag(vq, "n_res_layers", type=int)
+    add_flag(vq, "downsample", type=int, nargs=3, metavar=("T", "H", "W"))
+    add_flag(vq, "in_channels", type=int, help="1 for VideoMNIST (default), 3 for upstream-style RGB")
     vq.set_defaults(run=_train, kind="vqvae")
 
     gpt = subparsers.add_parser("train-videogpt", help="train VideoGPT on a frozen VQ-VAE's codes")
     _common_flags(gpt, "configs/videogpt.yaml")
-    _flag(gpt, "vqvae", metavar="CKPT", help="the trained VQ-VAE checkpoint (required)")
-    _flag(gpt, "hidden_dim", type=int)
-    _flag(gpt, "heads", type=int)
-    _flag(gpt, "layers", type=int)
-    _flag(gpt, "dropout", type=float)
-    _flag(gpt, "attn_dropout", type=float)
-    _flag(gpt, "warmup_steps", type=int)
+    add_flag(gpt, "vqvae", metavar="CKPT", help="the trained VQ-VAE checkpoint (required)")
+    add_flag(gpt, "hidden_dim", type=int)
+    add_flag(gpt, "heads", type=int)
+    add_flag(gpt, "layers", type=int)
+    add_flag(gpt, "dropout", type=float)
+    add_flag(gpt, "attn_dropout", type=float)
+    add_flag(gpt, "warmup_steps", type=int)
     gpt.add_argument("--class_cond", "--class-cond", dest="class_cond", action="store_true", default=None,
                      help="condition on the digit label")
     gpt.set_defaults(run=_train, kind="videogpt")
 
     sample = subparsers.add_parser("sample", help="sample clips from a trained VideoGPT")
-    _flag(sample, "ckpt", metavar="CKPT", help="VideoGPT checkpoint (required)")
-    _flag(sample, "n", type=int, default=16, help="number of clips (default 16)")
-    _flag(sample, "labels", type=int, nargs="+", help="digit labels, one per clip (class-conditional models)")
-    _flag(sample, "output", metavar="PREFIX", default="samples/videogpt_samples",
+    add_flag(sample, "ckpt", metavar="CKPT", help="VideoGPT checkpoint (required)")
+    add_flag(sample, "n", type=int, default=16, help="number of clips (default 16)")
+    add_flag(sample, "labels", type=int, nargs="+", help="digit labels, one per clip (class-conditional models)")
+    add_flag(sample, "output", metavar="PREFIX", default="samples/videogpt_samples",
           help="writes PREFIX.gif, PREFIX.mp4 (grids) and PREFIX.npy (uint8 (n, T, H, W))")
-    _flag(sample, "seed", type=int, default=0)
-    _flag(sample, "temperature", type=float, default=1.0)
-    _flag(sample, "top_k", type=int)
-    _flag(sample, "device", help="cpu or cuda (default: CUDA when available)")
-    _flag(sample, "fps", type=int, default=4)
+    add_flag(sample, "seed", type=int, default=0)
+    add_flag(sample, "temperature", type=float, default=1.0)
+    add_flag(sample, "top_k", type=int)
+    add_flag(sample, "device", help="cpu or cuda (default: CUDA when available)")
+    add_flag(sample, "fps", type=int, default=4)
     for name in ("data_path", "resolution", "sequence_length"):  # the original script's flags
-        _flag(sample, name, type=str if name == "data_path" else int, help="checked against the checkpoint")
+        add_flag(sample, name, type=str if name == "data_path" else int, help="checked against the checkpoint")
     sample.set_defaults(run=_sample)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from videomnist_gpu.cli.flags import add_flag
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -12,8 +14,8 @@ def add_parser(subparsers) -> None:
         description="Check an exported file; prints every problem found and exits 1 if there is any.",
     )
     p.add_argument("file", metavar="FILE", help="the HDF5 file to check")
-    p.add_argument("--num_clips", "--num-clips", dest="num_clips", type=int, default=32, metavar="N",
-                   help="clips to re-render and compare (seeded pick; 0 skips; default 32)")
+    add_flag(p, "num_clips", type=int, default=32, metavar="N",
+             help="clips to re-render and compare (seeded pick; 0 skips; default 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the pick of clips (default 0)")
     p.add_argument("--device", default=None, help="where to re-render (default: CUDA when available)")
     p.set_defaults(run=run)

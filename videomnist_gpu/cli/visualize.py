@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.keyed_random import SPLITS
 from videomnist_gpu.visualize import VIDEO_FORMATS
@@ -22,21 +23,18 @@ def add_parser(subparsers) -> None:
         "Every flag is also accepted with dashes (--hdf5-path).",
     )
     source = parser.add_argument_group("source (exactly one)")
-    source.add_argument("--hdf5_path", "--hdf5-path", dest="hdf5_path", default=None,
-                        help="HDF5 file in the VideoMNIST layout")
+    add_flag(source, "hdf5_path", help="HDF5 file in the VideoMNIST layout")
     source.add_argument("--config", default=None, help="config YAML: render clips with no file at all")
-    parser.add_argument("--output_dir", "--output-dir", dest="output_dir", required=True,
-                        help="folder for the samples (created)")
-    parser.add_argument("--num_samples", "--num-samples", dest="num_samples", type=int, default=20,
-                        help="sample videos to write, spread over the classes (default: 20)")
+    add_flag(parser, "output_dir", required=True, help="folder for the samples (created)")
+    add_flag(parser, "num_samples", type=int, default=20,
+             help="sample videos to write, spread over the classes (default: 20)")
     parser.add_argument("--formats", nargs="+", default=["gif", "mp4"], choices=VIDEO_FORMATS,
                         help="video formats (default: gif mp4)")
-    parser.add_argument("--create_comparison", "--create-comparison", dest="create_comparison",
-                        action="store_true", help="write class_comparisons/digit_X_comparison.gif")
+    add_flag(parser, "create_comparison", action="store_true", help="write class_comparisons/digit_X_comparison.gif")
     parser.add_argument("--fps", type=float, default=None,
                         help="frames per second of GIFs/MP4s (default: the file's or config's fps)")
-    parser.add_argument("--num_per_class", "--num-per-class", dest="num_per_class", type=int, default=3,
-                        help="clips per class comparison (default: 3)")
+    add_flag(parser, "num_per_class", type=int, default=3,
+             help="clips per class comparison (default: 3)")
     parser.add_argument("--split", default="train", choices=SPLITS, help="split to show (default: train)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of samples (default: 0)")
     parser.add_argument("--device", default=None,
