@@ -176,3 +176,30 @@ def test_synthesizes_on_the_trainer_device(tmp_path):
         bad = VideoMNISTDataModule(CONFIG, batch_size=2, num_workers=1)
         bad.trainer = trainer
         bad.setup("fit")
+
+
+@lightning_noise
+def test_data_path_reads_an_hdf5_export(tmp_path):
+    from videomnist_gpu.export import export_dataset
+
+    path = export_dataset(tmp_path / "tiny.h5", VideoMNISTConfig(**CONFIG), videos_per_digit=1,
+                          test_videos_per_digit=1, device="cpu", progress=False)
+    dm = VideoMNISTDataModule(CONFIG, batch_size=3, val_clips=6, data_path=path)
+    dm.setup("fit")
+    assert dm.train_stream is None and dm.state_dict() == {}  # nothing synthesized, nothing to resume
+    train = list(dm.train_dataloader())
+    val = list(dm.val_dataloader())
+    assert len(train) == 3 and len(val) == 4  # 10 clips: drop_last for train, all of them for val
+    for batch in train + val:
+        video, label = batch["video"], batch["label"]
+        assert video.dtype == torch.float32 and video.shape[1:] == (1, 4, 32, 32)  # (B, C, T, H, W)
+        assert label.dtype == torch.int64 and label.shape == video.shape[:1]
+        assert video.min() >= -0.5 and video.max() <= 0.5
+        assert torch.allclose((video + 0.5) * 255, ((video + 0.5) * 255).round(), atol=1e-3)  # u8 / 255 - 0.5
+    assert min(b["video"].min() for b in val) == -0.5 and max(b["video"].max() for b in val) > 0.4  # ink
+    assert sorted(torch.cat([b["label"] for b in val]).tolist()) == list(range(10))  # one clip per digit
+    # The train loader shuffles with the DataModule's seed: the same order every time.
+    again = VideoMNISTDataModule(CONFIG, batch_size=3, data_path=path)
+    assert [b["label"].tolist() for b in again.train_dataloader()] == [b["label"].tolist() for b in train]
+    rgb = VideoMNISTDataModule(CONFIG, batch_size=3, channels=3, data_path=path)
+    assert next(iter(rgb.val_dataloader()))["video"].shape == (3, 3, 4, 32, 32)

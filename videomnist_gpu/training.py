@@ -15,8 +15,12 @@ Checkpoints hold plain hyperparameters only and load with `torch.load(weights_on
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
+import re
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,36 @@ from videomnist_gpu.errors import UsageError
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs, read_preset
 
 __all__ = ["RunSettings", "train", "load_videogpt", "sample_videos"]
+
+
+# Printed on every run by Lightning 2.6 on torch >= 2.10 (Lightning's own `_pytree` still uses
+# torch's LeafSpec); nothing a user can act on.
+_LEAFSPEC_WARNING = "`isinstance(treespec, LeafSpec)` is deprecated"
+# Lightning's advertisement, logged at INFO when a Trainer is built without its cloud logger.
+_LITLOGGER_TIP = "💡 Tip: For seamless cloud logging and experiment tracking"
+_RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+class _DropLitLoggerTip(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_LITLOGGER_TIP)
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    """Hide two messages Lightning prints on every run: the LeafSpec FutureWarning and the
+    litlogger tip. Only these two; every other warning and log line still shows."""
+    tip_filter = _DropLitLoggerTip()
+    loggers = [logging.getLogger(name) for name in _RANK_ZERO_LOGGERS]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(_LEAFSPEC_WARNING), category=FutureWarning)
+        for logger in loggers:
+            logger.addFilter(tip_filter)
+        try:
+            yield
+        finally:
+            for logger in loggers:
+                logger.removeFilter(tip_filter)
 
 
 @dataclass(frozen=True)
@@ -106,8 +140,13 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     else:
         raise UsageError(f"train: unknown model {kind!r}. Valid: vqvae, videogpt")
     datamodule = _datamodule(settings, sequence_length, resolution, channels)
-    trainer = _trainer(settings, monitor)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+    with _quiet_lightning():
+        trainer = _trainer(settings, monitor)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+        if not trainer.interrupted:
+            # ModelCheckpoint saves last.ckpt only at validation: when max_steps is not a multiple
+            # of val_check_interval the final steps would be missing from it (and from --resume).
+            trainer.save_checkpoint(settings.output_dir / "checkpoints" / "last.ckpt")
     best = trainer.checkpoint_callback.best_model_path
     return Path(best) if best else settings.output_dir / "checkpoints" / "last.ckpt"
 
