@@ -189,3 +189,13 @@ def test_bad_invocation_in_a_subprocess_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --vqvae") and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_videogpt_refuses_a_shape_its_vqvae_was_not_trained_on(runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    vqvae = str(runs["cwd"] / "run_vq/checkpoints/best.ckpt")
+    assert main(["train-videogpt", "--config", TINY_GPT, *SMALL, "--resolution", "64", "--vqvae", vqvae,
+                 "--output_dir", "out"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resolution: the VQ-VAE checkpoint was trained with resolution 32"), err
+    assert not (tmp_path / "out").exists()

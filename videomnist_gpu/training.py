@@ -137,6 +137,9 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
         vq = model.vqvae.hparams
         channels, monitor = vq.in_channels, "val/loss"
         sequence_length, resolution = vq.sequence_length, vq.resolution
+        for name, have in (("sequence_length", sequence_length), ("resolution", resolution)):
+            if name in preset and int(preset[name]) != have:
+                raise UsageError(f"--{name}: the VQ-VAE checkpoint was trained with {name} {have}, got {preset[name]}")
     else:
         raise UsageError(f"train: unknown model {kind!r}. Valid: vqvae, videogpt")
     datamodule = _datamodule(settings, sequence_length, resolution, channels)
