@@ -333,3 +333,12 @@ def test_read_preset_rejects_nesting(tmp_path):
         read_preset(path)
     with pytest.raises(UsageError, match="no such file"):
         read_preset(tmp_path / "missing.yaml")
+
+
+def test_vqvae_refuses_clips_of_another_shape():
+    model = VQVAE(embedding_dim=8, n_codes=16, n_hiddens=8, n_res_layers=1, downsample=(2, 4, 4),
+                  sequence_length=4, resolution=16)
+    with pytest.raises(UsageError, match=r"expected clips \(B, 1, 4, 16, 16\)"):
+        model(torch.zeros(2, 1, 8, 16, 16))
+    with pytest.raises(UsageError, match="got"):
+        model.encode(torch.zeros(2, 3, 4, 16, 16))

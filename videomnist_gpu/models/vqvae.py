@@ -209,7 +209,16 @@ class VQVAE(pl.LightningModule):
         res = self.hparams.resolution
         return (self.hparams.sequence_length // dt, res // dh, res // dw)
 
+    def _check_input(self, x: Tensor) -> None:
+        """Clips must have the shape this model was built for (a host-side shape check, no sync)."""
+        hp = self.hparams
+        want = (hp.in_channels, hp.sequence_length, hp.resolution, hp.resolution)
+        if x.dim() != 5 or tuple(x.shape[1:]) != want:
+            raise UsageError(f"VQVAE input: expected clips (B, {', '.join(map(str, want))}) "
+                             f"(in_channels, sequence_length, resolution, resolution), got {tuple(x.shape)}")
+
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        self._check_input(x)
         z = self.pre_vq_conv(self.encoder(x))  # (B, D, t, h, w)
         vq = self.codebook(z)
         x_recon = self.decoder(self.post_vq_conv(vq["embeddings"]))  # (B, C, T, H, W)
@@ -218,6 +227,7 @@ class VQVAE(pl.LightningModule):
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
         """Codes of videos `x` `(B, C, T, H, W)`: int64 `(B, t, h, w)`. Never updates the codebook."""
+        self._check_input(x)
         return self.codebook.codes_for(self.pre_vq_conv(self.encoder(x)))
 
     @torch.no_grad()
