@@ -76,7 +76,8 @@ def _place_max(
     wrap from one row to the next only ever carries zeros). Every run sits at a fixed place in a
     zero buffer, and each canvas is the window of that buffer starting at ``HH - base``: windows
     are rows of an overlapping strided view, picked with one ``index_select`` (one contiguous
-    copy per frame and digit). Rows off the canvas fall outside the window. On the CPU the
+    copy per frame and digit). Rows off the canvas fall outside the window. Consecutive runs
+    share their zero gaps (pitch ``HH + P*H``). On the CPU the
     buffer is a per-thread workspace that stays zero outside the patch slots, so no call pays
     for zeroing it.
 
@@ -92,13 +93,14 @@ def _place_max(
         return torch.zeros(B, T, H, H, dtype=torch.uint8, device=dev)
     cols = x0.unsqueeze(-1) + torch.arange(P, device=dev)  # (B, K, T, P) canvas column per patch column
     inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, P)
-    L = 2 * HH + P * H
-    buf, _ = _zero_buffer(n, L, dev)  # (n, L): each run at offset HH; zero outside the slots
-    run = buf[:, HH:HH + P * H].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
+    L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
+    buf, _ = _zero_buffer(n + 1, L, dev)  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
+    run = buf[:n, HH:].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
     torch.mul(patches, inside, out=run)  # off-canvas columns zeroed, written straight into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
+    # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
-    windows = buf.view(-1).as_strided((n * L - HH + 1, HH), (1, 1))  # every window, a view
+    windows = buf.view(-1).as_strided((n * L + 1, HH), (1, 1))  # every window, a view
     frames = windows.index_select(0, start).view(B, K, T, H, H)  # (B, K, T, H, H)
     return frames.amax(dim=1) if K > 1 else frames.squeeze(1)  # (B, T, H, H)
 
