@@ -202,7 +202,7 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     if repeats < 1:
         raise ValueError(f"repeats: must be >= 1, got {repeats}")
     log = log or (lambda line: None)
-    min_seconds = 0.0 if quick else 0.2
+    min_seconds = 0.02 if quick else 0.2
 
     # Headline and baselines, interleaved, equal work: 1 digit, 16 frames, 64x64, n clips.
     head_synth = Synthesizer(case_config(HEADLINE, digits), device=device)
