@@ -186,11 +186,13 @@ def render_affine(
     inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * S)  # (B, K, T) pixels -> [-1, 1]
     cos = (torch.cos(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
     sin = (torch.sin(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
-    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]]
-    grid = torch.empty(B, K, T, P, P, 2, device=dev)  # (B, K, T, P, P, 2)
-    torch.add(dx * cos, dy * sin, out=grid[..., 0])  # g_x, written in place (no stack / cat)
-    torch.sub(dy * cos, dx * sin, out=grid[..., 1])  # g_y
-    grid = grid.view(B * K, T * P, P, 2)  # (B*K, T*P, P, 2): frames folded into the grid
+    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
+    # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
+    # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
+    planes = torch.empty(2, B, K, T, P, P, device=dev)  # (2, B, K, T, P, P)
+    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x
+    torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
+    grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
     src = sprites.to(torch.int16).to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     patches = out.round_().to(torch.int16).to(torch.uint8).view(B, K, T, P, P)  # (B, K, T, P, P); bilinear stays in 0..255
