@@ -13,11 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def check_results(res: dict) -> None:
-    assert set(res) >= {"environment", "settings", "synthesis", "baselines", "headline", "ratios"}
+    assert set(res) >= {"environment", "settings", "synthesis", "baselines", "headline",
+                        "headline_rotation_scale", "ratios"}
     env = res["environment"]
     assert {"device", "device_name", "torch", "threads", "numpy", "package"} <= set(env)
     assert set(res["baselines"]) == set(BASELINES)
-    for row in [res["headline"], *res["baselines"].values(), *res["synthesis"]]:
+    for row in [res["headline"], res["headline_rotation_scale"], *res["baselines"].values(), *res["synthesis"]]:
         assert row["clips_per_s"] > 0 and row["frames_per_s"] > 0 and len(row["seconds"]) >= 1
     for row in res["synthesis"]:
         assert {"batch_size", "batch_measured", "image_size", "sequence_length", "num_digits",
