@@ -38,30 +38,38 @@ def _check(sprites: torch.Tensor, centers: torch.Tensor, H: int) -> tuple[int, i
     return B, centers.shape[1], K, S
 
 
-_WORKSPACES = threading.local()  # CPU only: per thread, {(n, L): zeroed uint8 buffer}
+_WORKSPACES = threading.local()  # CPU only: per thread, {(n, H, P): zeroed uint8 buffer}
 _MAX_WORKSPACES = 4
+_MAX_WORKSPACE_BYTES = 256 * 2**20  # per thread; larger buffers are made fresh each call
 
 
-def _zero_buffer(n: int, L: int, device: torch.device) -> tuple[torch.Tensor, bool]:
+def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[torch.Tensor, bool]:
     """A zero ``(n, L)`` uint8 buffer; ``(buffer, reused)``.
 
+    ``layout`` names where callers write (the buffer is reused only for the same ``n`` and
+    ``layout``: two layouts of equal ``L`` write different slots).
+
     On the CPU a fresh multi-megabyte zero buffer costs more than the whole render (page faults
-    and a memset every call), so each thread keeps a few, keyed by shape, and callers restore
-    the zeros they overwrite. On other devices (CUDA's caching allocator makes ``zeros`` a cheap
-    memset) a fresh buffer is returned.
+    and a memset every call), so each thread keeps a few, keyed by shape (at most 256 MiB in
+    all; larger ones are made fresh), and callers overwrite only slots that every later call
+    overwrites again, so the rest stays zero. On other devices (CUDA's caching allocator makes
+    ``zeros`` a cheap memset) a fresh buffer is returned.
     """
-    if device.type != "cpu":
+    if device.type != "cpu" or n * L > _MAX_WORKSPACE_BYTES:
         return torch.zeros(n, L, dtype=torch.uint8, device=device), False
     cache = getattr(_WORKSPACES, "buffers", None)
     if cache is None:
         cache = _WORKSPACES.buffers = {}
-    buf = cache.pop((n, L), None)
+    key = (n, L, *layout)
+    buf = cache.pop(key, None)
     reused = buf is not None
     if buf is None:
         buf = torch.zeros(n, L, dtype=torch.uint8, device=device)
-        while len(cache) >= _MAX_WORKSPACES:  # bounded: memory never grows with calls
-            cache.pop(next(iter(cache)))
-    cache[(n, L)] = buf  # most recent last
+        # bounded: at most _MAX_WORKSPACES buffers and _MAX_WORKSPACE_BYTES per thread
+        while cache and (len(cache) >= _MAX_WORKSPACES
+                         or sum(b.numel() for b in cache.values()) + n * L > _MAX_WORKSPACE_BYTES):
+            cache.pop(next(iter(cache)))  # least recently used first
+    cache[key] = buf  # most recent last
     return buf, reused
 
 
@@ -94,7 +102,7 @@ def _place_max(
     cols = x0.unsqueeze(-1) + torch.arange(P, device=dev)  # (B, K, T, P) canvas column per patch column
     inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, P)
     L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
-    buf, _ = _zero_buffer(n + 1, L, dev)  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
+    buf, _ = _zero_buffer(n + 1, L, dev, layout=("place_max", H, P))  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
     run = buf[:n, HH:].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
     torch.mul(patches, inside, out=run)  # off-canvas columns zeroed, written straight into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
