@@ -7,7 +7,7 @@ memory is that arm's alone (`os.wait4` rusage of the child, i.e. RUSAGE_CHILDREN
 - ours: `videomnist_gpu.export.export_dataset` (streamed batch by batch, one clip per chunk,
   fletcher32, no compression unless `--compression`).
 - original: `baselines.original_scipy_clips` (the original scripts' algorithm: scipy
-  `affine_transform` per frame, Python loops; in benchmarks/baselines.py on the `bench` branch),
+  `affine_transform` per frame, Python loops; in `videomnist_gpu/baselines.py`),
   called per class like the original scripts, all clips kept in memory, then written with
   h5py `compression="gzip"` and automatic chunking, as the original scripts did.
 
@@ -57,7 +57,7 @@ def _arm_ours(out: Path, vpd: int, tvpd: int, device: str, compression: str, bat
 def _arm_original(out: Path, vpd: int, tvpd: int) -> dict:
     import h5py
     import numpy as np
-    from baselines import original_scipy_clips  # benchmarks/baselines.py (branch `bench`)
+    from videomnist_gpu.baselines import original_scipy_clips
 
     from videomnist_gpu.digits import load_digit_bank
 

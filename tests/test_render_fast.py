@@ -11,7 +11,7 @@ from videomnist_gpu.render import render_reference as reference
 from videomnist_gpu.render_fast import affine_patch_size, render_fast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.baselines import (  # noqa: E402
+from videomnist_gpu.baselines import (  # noqa: E402
     classic_moving_mnist_clips,
     full_canvas_grid_sample_clips,
     original_scipy_clips,
@@ -106,3 +106,21 @@ def test_baselines_shapes_and_content():
                   full_canvas_grid_sample_clips(digits, 3, batch_size=2).numpy()):
         assert clips.shape == (3, 16, 64, 64) and clips.dtype == np.uint8
         assert (clips.reshape(3 * 16, -1).max(axis=1) > 0).all()  # every frame shows the digit
+
+
+def test_reused_workspace_never_leaks_earlier_patches():
+    # the CPU placement workspace is reused across calls: alternate layouts (translation, affine,
+    # H=62 with P=34 has the same pitch as H=64 with P=29) and sizes, compare every call
+    gen = torch.Generator().manual_seed(11)
+    for _ in range(2):
+        for canvas, affine, max_scale in ((64, False, None), (62, True, 0.78), (64, True, 1.25), (64, False, None)):
+            sprites, centers, angle, scale = random_inputs(5, 2, gen, affine=True)
+            centers = centers * (canvas / H)
+            ref = reference(sprites, centers, angle if affine else torch.zeros_like(angle),
+                            scale.clamp(max=max_scale) if affine else torch.ones_like(scale), canvas)
+            if affine:
+                out = render_fast(sprites, centers, angle, scale.clamp(max=max_scale), canvas, False,
+                                  max_scale=max_scale, max_angle=math.pi / 6)
+            else:
+                out = render_fast(sprites, centers, None, None, canvas, True)
+            assert (out.int() - ref.int()).abs().max().item() <= 1

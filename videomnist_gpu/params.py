@@ -95,8 +95,15 @@ def draw_clip_params(config: VideoMNISTConfig, bank: DigitBank, indices: torch.T
     center = candidates[chosen, torch.arange(B * K, device=device)]  # (B*K, T, 2)
     center = center.reshape(B, K, T, 2).transpose(1, 2).contiguous()  # (B, T, K, 2)
 
-    angle = config.rotation_range * _smooth_wave(u[..., 8], u[..., 9], frames, _ROTATION_SPEED)  # (B, T, K)
+    # The config is static: skip the waves (host-side branch, no tensor sync) when they are off.
+    if config.rotation_range:
+        angle = config.rotation_range * _smooth_wave(u[..., 8], u[..., 9], frames, _ROTATION_SPEED)  # (B, T, K)
+    else:
+        angle = torch.zeros(B, T, K, device=device)  # (B, T, K)
     lo_s, hi_s = config.scale_range
-    wave = _smooth_wave(u[..., 10], u[..., 11], frames, _SCALE_SPEED)  # (B, T, K)
-    scale = lo_s + (hi_s - lo_s) * (0.5 + 0.5 * wave)  # (B, T, K)
+    if hi_s != lo_s:
+        wave = _smooth_wave(u[..., 10], u[..., 11], frames, _SCALE_SPEED)  # (B, T, K)
+        scale = lo_s + (hi_s - lo_s) * (0.5 + 0.5 * wave)  # (B, T, K)
+    else:
+        scale = torch.full((B, T, K), float(lo_s), device=device)  # (B, T, K)
     return ClipParams(indices, digit, label, motion, center, angle, scale)

@@ -14,6 +14,7 @@ tensor shapes and host floats, every tensor created on the inputs' device.
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,41 @@ def _check(sprites: torch.Tensor, centers: torch.Tensor, H: int) -> tuple[int, i
     return B, centers.shape[1], K, S
 
 
+_WORKSPACES = threading.local()  # CPU only: per thread, {(n, H, P): zeroed uint8 buffer}
+_MAX_WORKSPACES = 4
+_MAX_WORKSPACE_BYTES = 256 * 2**20  # per thread; larger buffers are made fresh each call
+
+
+def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[torch.Tensor, bool]:
+    """A zero ``(n, L)`` uint8 buffer; ``(buffer, reused)``.
+
+    ``layout`` names where callers write (the buffer is reused only for the same ``n`` and
+    ``layout``: two layouts of equal ``L`` write different slots).
+
+    On the CPU a fresh multi-megabyte zero buffer costs more than the whole render (page faults
+    and a memset every call), so each thread keeps a few, keyed by shape (at most 256 MiB in
+    all; larger ones are made fresh), and callers overwrite only slots that every later call
+    overwrites again, so the rest stays zero. On other devices (CUDA's caching allocator makes
+    ``zeros`` a cheap memset) a fresh buffer is returned.
+    """
+    if device.type != "cpu" or n * L > _MAX_WORKSPACE_BYTES:
+        return torch.zeros(n, L, dtype=torch.uint8, device=device), False
+    cache = getattr(_WORKSPACES, "buffers", None)
+    if cache is None:
+        cache = _WORKSPACES.buffers = {}
+    key = (n, L, *layout)
+    buf = cache.pop(key, None)
+    reused = buf is not None
+    if buf is None:
+        buf = torch.zeros(n, L, dtype=torch.uint8, device=device)
+        # bounded: at most _MAX_WORKSPACES buffers and _MAX_WORKSPACE_BYTES per thread
+        while cache and (len(cache) >= _MAX_WORKSPACES
+                         or sum(b.numel() for b in cache.values()) + n * L > _MAX_WORKSPACE_BYTES):
+            cache.pop(next(iter(cache)))  # least recently used first
+    cache[key] = buf  # most recent last
+    return buf, reused
+
+
 def _place_max(
     patches: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, H: int
 ) -> torch.Tensor:
@@ -48,7 +84,10 @@ def _place_max(
     wrap from one row to the next only ever carries zeros). Every run sits at a fixed place in a
     zero buffer, and each canvas is the window of that buffer starting at ``HH - base``: windows
     are rows of an overlapping strided view, picked with one ``index_select`` (one contiguous
-    copy per frame and digit). Rows off the canvas fall outside the window.
+    copy per frame and digit). Rows off the canvas fall outside the window. Consecutive runs
+    share their zero gaps (pitch ``HH + P*H``). On the CPU the
+    buffer is a per-thread workspace that stays zero outside the patch slots, so no call pays
+    for zeroing it.
 
     Convention:
         patches: uint8 (B, K, T, P, P) with P <= H; x0, y0: int64 (B, K, T), the canvas column /
@@ -62,13 +101,14 @@ def _place_max(
         return torch.zeros(B, T, H, H, dtype=torch.uint8, device=dev)
     cols = x0.unsqueeze(-1) + torch.arange(P, device=dev)  # (B, K, T, P) canvas column per patch column
     inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, P)
-    L = 2 * HH + P * H
-    buf = torch.zeros(n, L, dtype=torch.uint8, device=dev)  # (n, L): each run at offset HH
-    run = buf[:, HH:HH + P * H].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
+    L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
+    buf, _ = _zero_buffer(n + 1, L, dev, layout=("place_max", H, P))  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
+    run = buf[:n, HH:].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
     torch.mul(patches, inside, out=run)  # off-canvas columns zeroed, written straight into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
+    # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
-    windows = buf.view(-1).as_strided((n * L - HH + 1, HH), (1, 1))  # every window, a view
+    windows = buf.view(-1).as_strided((n * L + 1, HH), (1, 1))  # every window, a view
     frames = windows.index_select(0, start).view(B, K, T, H, H)  # (B, K, T, H, H)
     return frames.amax(dim=1) if K > 1 else frames.squeeze(1)  # (B, T, H, H)
 
@@ -91,11 +131,13 @@ def render_translation(
     origin = centers.to(torch.float32).transpose(1, 2) - S / 2  # (B, K, T, 2) sprite top-left
     o_int = torch.floor(origin)  # (B, K, T, 2)
     frac = (origin - o_int)[..., None, None]  # (B, K, T, 2, 1, 1) in [0, 1)
-    sp = F.pad(sprites.to(torch.float32), (1, 1, 1, 1)).unsqueeze(2)  # (B, K, 1, S+2, S+2)
+    # uint8 <-> float32 conversions are scalar loops on the CPU; via int16 they vectorize
+    sp = F.pad(sprites.to(torch.int16).to(torch.float32), (1, 1, 1, 1)).unsqueeze(2)  # (B, K, 1, S+2, S+2)
     # canvas column o+m samples sprite column m - frac: (1-f) * s[m] + f * s[m-1]
     h = torch.lerp(sp[..., 1:], sp[..., :-1], frac[:, :, :, 0])  # (B, K, T, S+2, S+1)
     v = torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1])  # (B, K, T, S+1, S+1)
-    patches = v.round_().clamp_(0, 255).to(torch.uint8)  # (B, K, T, S+1, S+1)
+    # lerps of values in 0..255 stay in [-eps, 255 + eps]: rounding lands in 0..255, no clamp
+    patches = v.round_().to(torch.int16).to(torch.uint8)  # (B, K, T, S+1, S+1)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
     return _place_max(patches, o_int[..., 0], o_int[..., 1], H)
 
@@ -152,14 +194,16 @@ def render_affine(
     inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * S)  # (B, K, T) pixels -> [-1, 1]
     cos = (torch.cos(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
     sin = (torch.sin(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
-    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]]
-    grid = torch.empty(B, K, T, P, P, 2, device=dev)  # (B, K, T, P, P, 2)
-    torch.add(dx * cos, dy * sin, out=grid[..., 0])  # g_x, written in place (no stack / cat)
-    torch.sub(dy * cos, dx * sin, out=grid[..., 1])  # g_y
-    grid = grid.view(B * K, T * P, P, 2)  # (B*K, T*P, P, 2): frames folded into the grid
-    src = sprites.to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
+    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
+    # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
+    # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
+    planes = torch.empty(2, B, K, T, P, P, device=dev)  # (2, B, K, T, P, P)
+    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x
+    torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
+    grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
+    src = sprites.to(torch.int16).to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    patches = out.round_().clamp_(0, 255).to(torch.uint8).view(B, K, T, P, P)  # (B, K, T, P, P)
+    patches = out.round_().to(torch.int16).to(torch.uint8).view(B, K, T, P, P)  # (B, K, T, P, P); bilinear stays in 0..255
     if P == H:
         return patches.amax(dim=1) if K > 1 else patches.squeeze(1)  # (B, T, H, H)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)

@@ -1,0 +1,55 @@
+"""`videomnist bench`: synthesis throughput per device against the baselines, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="measure synthesis throughput (clips/s, frames/s) against the baselines",
+        description="Synthesis throughput over batch sizes, image sizes, sequence lengths, digit "
+                    "counts and rotation/scale, with the original algorithm, classic Moving MNIST "
+                    "and naive full-canvas grid_sample measured in the same run. Prints a markdown "
+                    "table; read the ratios (the machine's load moves absolute numbers).",
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads (default: torch's; use 1 on a loaded CPU)")
+    p.add_argument("--quick", action="store_true",
+                   help="default config at batch 64 (rotation/scale off and on) plus baselines, 3 repeats")
+    p.add_argument("--repeats", type=int, default=None, metavar="N",
+                   help="repeats per measurement, median reported (default 5; 3 with --quick)")
+    p.add_argument("--max_memory_gb", "--max-memory-gb", dest="max_memory_gb", type=float, default=2.0,
+                   metavar="GB", help="CPU only: cap each case's batch so it fits (default 2)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videomnist_gpu.bench import markdown_report, results_to_json, run_benchmark
+    from videomnist_gpu.cli.generate import parse_device
+    from videomnist_gpu.errors import UsageError
+
+    device = parse_device(args.device)
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"threads: must be >= 1, got {args.threads}")
+    if args.repeats is not None and args.repeats < 1:
+        raise UsageError(f"repeats: must be >= 1, got {args.repeats}")
+    if args.max_memory_gb <= 0:
+        raise UsageError(f"max_memory_gb: must be > 0, got {args.max_memory_gb}")
+    if args.json is not None and not Path(args.json).parent.is_dir():
+        raise UsageError(f"json: directory {str(Path(args.json).parent)!r} does not exist")
+    results = run_benchmark(device=device, quick=args.quick, repeats=args.repeats, threads=args.threads,
+                            max_memory_gb=args.max_memory_gb,
+                            log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(markdown_report(results), end="")
+    if args.json is not None:
+        path = Path(args.json)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(results_to_json(results), indent=1) + "\n")
+        partial.replace(path)
+    return 0
