@@ -14,6 +14,7 @@ Digit 0's class is `index % 10`, so any 10 consecutive clips hold every class on
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -52,6 +53,10 @@ class ClipParams:
     center: torch.Tensor
     angle: torch.Tensor
     scale: torch.Tensor
+
+    def slice(self, start: int, stop: int) -> "ClipParams":
+        """Clips `start:stop` of the batch (views, no copies)."""
+        return ClipParams(*(getattr(self, f.name)[start:stop] for f in dataclasses.fields(self)))
 
 
 def _smooth_wave(phase_u: torch.Tensor, speed_u: torch.Tensor, frames: torch.Tensor,

@@ -58,6 +58,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+# On a CPU the render kernels run fastest on about 128 clips at a time (their working set stays in
+# cache; measured on 2 cores: ~14.7k clips/s at 128, ~4.7k at 512), so larger batches are rendered
+# in slices of this many clips. A GPU renders a batch in one call.
+CPU_RENDER_SLICE = 128
+
+
 class Synthesizer:
     """Renders clips of `config` on `device`; digit banks load lazily, once per split.
 
@@ -100,7 +106,13 @@ class Synthesizer:
             returns: `Clips` with video uint8 (B, T, H, W).
         """
         p = self.params(indices, split)
-        video = render_from_params(self.config, self.bank(split), p)
+        bank = self.bank(split)
+        B = p.index.shape[0]
+        if self.device.type != "cpu" or B <= CPU_RENDER_SLICE:
+            video = render_from_params(self.config, bank, p)  # (B, T, H, W)
+        else:
+            video = torch.cat([render_from_params(self.config, bank, p.slice(a, a + CPU_RENDER_SLICE))
+                               for a in range(0, B, CPU_RENDER_SLICE)])  # (B, T, H, W)
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
 
