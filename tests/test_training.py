@@ -122,7 +122,7 @@ def test_checkpoints_load_with_weights_only(runs):
     gpt = torch.load(cwd / "run_gpt/checkpoints/last.ckpt", weights_only=True)
     assert gpt["global_step"] == 3
     assert gpt["hyper_parameters"]["class_cond"] is True
-    assert gpt["hyper_parameters"]["vqvae_hparams"]["n_codes"] == 64
+    assert gpt["hyper_parameters"]["vqvae_hparams"]["n_codes"] == 256
     assert "optimizer_states" in gpt and "lr_schedulers" in gpt
 
 
