@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads (default: torch's; use 1 on a loaded CPU)")
     p.add_argument("--quick", action="store_true",
-                   help="default config at batch 64 (rotation/scale off and on) plus baselines, 3 repeats")
+                   help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
     p.add_argument("--repeats", type=int, default=None, metavar="N",
                    help="repeats per measurement, median reported (default 5; 3 with --quick)")
     p.add_argument("--max_memory_gb", "--max-memory-gb", dest="max_memory_gb", type=float, default=2.0,
