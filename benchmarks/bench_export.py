@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the default dataset (100 + 20 per digit)")
     parser.add_argument("--device", default=None, help="device for our export (default: CUDA when available)")
     parser.add_argument("--compression", default="none", help="our export's compression (default none)")
-    parser.add_argument("--batch_size", type=int, default=None, help="default: 64 on CPU, 512 on GPU")
+    parser.add_argument("--batch_size", type=int, default=None, help="default: 128 on CPU, 512 on GPU")
     parser.add_argument("--out", default=None, help="folder for the files (default: a temporary folder)")
     parser.add_argument("--skip_original", action="store_true", help="only time our export")
     parser.add_argument("--rss_videos_per_digit", type=int, nargs="*", default=[],
