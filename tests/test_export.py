@@ -184,11 +184,16 @@ def _wait_for_first_batch(proc: subprocess.Popen) -> str:
     raise AssertionError(f"the writer ended before writing a batch (exit {proc.wait()})")
 
 
+def _start_slow_export(path):
+    """A generate subprocess big enough (small batches) to be stopped mid-write; stderr piped."""
+    return _cli("generate", "--log_progress", "--output_file", str(path), "--videos_per_digit", "400",
+                "--sequence_length", "16", "--image_size", "64", "--digits", "mnist-5k", "--batch_size", "8",
+                "--device", "cpu", stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+
+
 def test_sigkill_mid_write_leaves_nothing_at_the_final_path(tmp_path):
     path = tmp_path / "out.h5"
-    proc = _cli("generate", "--log_progress", "--output_file", str(path), "--videos_per_digit", "400", "--sequence_length", "16",
-                "--image_size", "64", "--digits", "mnist-5k", "--batch_size", "8", "--device", "cpu",
-                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc = _start_slow_export(path)
     try:
         _wait_for_first_batch(proc)
         assert partial_path(path).exists()
@@ -205,9 +210,7 @@ def test_sigkill_mid_write_leaves_nothing_at_the_final_path(tmp_path):
 
 def test_sigterm_removes_the_partial_and_prints_one_line(tmp_path):
     path = tmp_path / "out.h5"
-    proc = _cli("generate", "--log_progress", "--output_file", str(path), "--videos_per_digit", "400", "--sequence_length", "16",
-                "--image_size", "64", "--digits", "mnist-5k", "--batch_size", "8", "--device", "cpu",
-                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc = _start_slow_export(path)
     try:
         _wait_for_first_batch(proc)
         proc.send_signal(signal.SIGTERM)

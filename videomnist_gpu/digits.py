@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.keyed_random import check_split
 
 __all__ = ["DigitBank", "load_digit_bank", "default_data_root", "download_mnist", "read_idx"]
 
@@ -204,8 +204,7 @@ def load_digit_bank(source: str, split: str, root: str | Path | None = None,
         root: where full MNIST lives (default `default_data_root()`).
         device: where the tensors go (default CPU).
     """
-    if split not in SPLITS:
-        raise UsageError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
+    check_split(split)
     root = Path(root) if root is not None else default_data_root()
     if source == "auto":
         if _mnist_on_disk(root):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["SPLITS", "random_bits", "uniforms", "bits_below"]
+from videomnist_gpu.errors import UsageError
+
+__all__ = ["SPLITS", "check_split", "random_bits", "uniforms", "bits_below"]
 
 SPLITS = ("train", "test")
 _MASK32 = 0xFFFFFFFF
@@ -33,10 +35,15 @@ def _mix32(x):
     return x ^ (x >> 16)
 
 
-def _split_id(split: str) -> int:
+def check_split(split: str) -> str:
+    """`split` if it is one of `SPLITS`; else a one-line `UsageError` (a ValueError) naming the valid ones."""
     if split not in SPLITS:
-        raise ValueError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
-    return SPLITS.index(split)
+        raise UsageError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
+    return split
+
+
+def _split_id(split: str) -> int:
+    return SPLITS.index(check_split(split))
 
 
 def random_bits(seed: int, split: str, indices: torch.Tensor, n: int) -> torch.Tensor:

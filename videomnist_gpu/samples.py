@@ -41,7 +41,7 @@ import torch
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.reader import open_hdf5
 from videomnist_gpu.stats import StatsAccumulator, format_stats
 from videomnist_gpu.visualize import VIDEO_FORMATS, write_samples
@@ -111,8 +111,7 @@ def pool_size(num_samples: int, num_per_class: int) -> int:
 
 
 def _check_common(split: str, formats: Any, num_samples: Any, num_per_class: Any, fps: Any) -> list[str]:
-    if split not in SPLITS:
-        raise UsageError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}.")
+    check_split(split)
     fmts = [formats] if isinstance(formats, str) else list(formats)
     for f in fmts:
         if str(f).lower() not in VIDEO_FORMATS:
@@ -148,8 +147,7 @@ def _attr(value: Any) -> Any:
 
 
 def _info_from_file(f: Any, path: Path, split: str) -> HDF5Info:
-    if split not in SPLITS:
-        raise UsageError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}.")
+    check_split(split)
     bad = f"hdf5_path: {str(path)!r} is not a VideoMNIST HDF5 file"
     for name in ("data", "idx", "labels"):
         if f"{split}_{name}" not in f:
@@ -356,18 +354,6 @@ def hdf5_stats(path: str | os.PathLike, split: str = "train", chunk_clips: int =
 # --------------------------------------------------------------------------- config
 
 
-def _check_device(device: torch.device | str | None) -> torch.device | None:
-    if device is None:
-        return None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise UsageError(f"device: unknown device {device!r}. Valid: cpu, cuda, cuda:N, mps.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"device: {device!r} asked for, but CUDA is not available here. Valid: cpu.")
-    return dev
-
-
 def config_samples(
     config: VideoMNISTConfig,
     num: int = MIN_POOL,
@@ -387,14 +373,13 @@ def config_samples(
         of the pool plus `split`, `fps`, `digit_source`, `digit_fingerprint`, `seed`
         (the config's), `samples_seed`, `source: "generated from config, no file"`).
     """
-    from videomnist_gpu.synthesizer import Synthesizer
+    from videomnist_gpu.synthesizer import Synthesizer, parse_device
 
     seed = _check_seed(seed)
-    if split not in SPLITS:
-        raise UsageError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}.")
+    check_split(split)
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise UsageError(f"num must be an integer >= 1, got {num!r}.")
-    synth = Synthesizer(config, device=_check_device(device), root=root)
+    synth = Synthesizer(config, device=parse_device(device), root=root)
     index = np.random.default_rng(seed).choice(CONFIG_INDEX_SPACE, size=num, replace=False).astype(np.int64)
     clips = synth.render(torch.from_numpy(index).to(synth.device), split)
     acc = StatsAccumulator(config.motion_types, margin=config.margin, n_classes=10)

@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.partition import clip_ranges, num_global_batches
 from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
 
@@ -92,8 +92,7 @@ class VideoMNISTStream(IterableDataset):
             raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
         _check_int("batch_size", batch_size, 1)
         _check_int("channels", channels, 1)
-        if split not in SPLITS:
-            raise ValueError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
+        check_split(split)
         if num_clips is not None:
             _check_int("num_clips", num_clips, 0)
         if (rank is None) != (world_size is None):

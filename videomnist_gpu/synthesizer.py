@@ -20,11 +20,12 @@ import torch
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digits import DigitBank, load_digit_bank
-from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.errors import UsageError
+from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.params import ClipParams, draw_clip_params
 from videomnist_gpu.render_fast import render_fast
 
-__all__ = ["Clips", "Synthesizer", "default_device"]
+__all__ = ["Clips", "Synthesizer", "default_device", "parse_device"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,26 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def parse_device(name: str | torch.device | None) -> torch.device:
+    """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices."""
+    if name is None:
+        return default_device()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise UsageError(f"device: unknown device {name!r}. Valid: cpu, cuda, cuda:N, mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device: {name!r} requested but CUDA is not available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"device: {name!r} does not exist ({torch.cuda.device_count()} CUDA devices)")
+    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise UsageError(f"device: {name!r} requested but MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"device: unsupported device {name!r}. Valid: cpu, cuda, cuda:N, mps")
+    return device
+
+
 # On a CPU the render kernels run fastest on about 128 clips at a time (their working set stays in
 # cache; measured on 2 cores: ~14.7k clips/s at 128, ~4.7k at 512), so larger batches are rendered
 # in slices of this many clips. A GPU renders a batch in one call.
@@ -89,8 +110,7 @@ class Synthesizer:
 
     def params(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> ClipParams:
         """The parameters of clips `indices` (no pixels)."""
-        if split not in SPLITS:
-            raise ValueError(f"split: unknown split {split!r}. Valid: {', '.join(SPLITS)}")
+        check_split(split)
         indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         if indices.ndim != 1:
             raise ValueError(f"indices: expected a 1-D tensor of clip indices, got shape {tuple(indices.shape)}")

@@ -31,7 +31,7 @@ import torch
 
 from videomnist_gpu.datamodule import VideoMNISTDataModule
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs, read_preset
+from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
 
 __all__ = ["RunSettings", "train", "load_videogpt", "sample_videos"]
 

@@ -11,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.synthesizer import parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
 SAMPLE_FORMATS = ("gif", "mp4")
@@ -57,26 +57,6 @@ def add_parser(subparsers) -> None:
     add_flag(v, "sample_formats", nargs="+", metavar="FMT", help="gif and/or mp4 (default: gif mp4)")
     add_flag(v, "num_samples", type=int, metavar="N", help="sample videos to write (default 20)")
     p.set_defaults(run=run)
-
-
-def parse_device(name: str | None) -> torch.device:
-    """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices."""
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise UsageError(f"device: unknown device {name!r}. Valid: cpu, cuda, cuda:N, mps") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(f"device: {name!r} requested but CUDA is not available here; use --device cpu")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"device: {name!r} does not exist ({torch.cuda.device_count()} CUDA devices)")
-    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise UsageError(f"device: {name!r} requested but MPS is not available here; use --device cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise UsageError(f"device: unsupported device {name!r}. Valid: cpu, cuda, cuda:N, mps")
-    return device
 
 
 def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:

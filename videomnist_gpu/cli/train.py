@@ -107,8 +107,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    import torch
-
+    from videomnist_gpu.synthesizer import parse_device
     from videomnist_gpu.training import load_videogpt, sample_videos
 
     if args.ckpt is None:
@@ -117,8 +116,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise UsageError(f"--n: must be >= 1, got {args.n}")
     if args.labels is not None and len(args.labels) != args.n:
         raise UsageError(f"--labels: give one label per clip ({args.n}), got {len(args.labels)}")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_videogpt(args.ckpt, device)
+    model = load_videogpt(args.ckpt, parse_device(args.device))
     vq = model.vqvae.hparams
     for name, have in (("resolution", vq.resolution), ("sequence_length", vq.sequence_length)):
         given = getattr(args, name)
