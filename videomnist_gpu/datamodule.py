@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.errors import check_int
 from videomnist_gpu.stream import VideoMNISTStream
 
 __all__ = ["VideoMNISTDataModule"]
@@ -74,8 +75,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         self.config = config.replace(**changes) if changes else config
         for name, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                                      ("channels", channels, 1), ("val_clips", val_clips, 0)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+            check_int(name, value, minimum)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels

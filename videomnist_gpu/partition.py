@@ -32,12 +32,9 @@ from __future__ import annotations
 import itertools
 from typing import Iterable, Iterator
 
+from videomnist_gpu.errors import check_int
+
 __all__ = ["num_global_batches", "rank_batch_range", "worker_batch_numbers", "clip_ranges"]
-
-
-def _check(name: str, value: int, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
 
 
 def num_global_batches(num_clips: int | None, batch_size: int, world_size: int = 1) -> int | None:
@@ -46,11 +43,11 @@ def num_global_batches(num_clips: int | None, batch_size: int, world_size: int =
     >>> num_global_batches(103, 7, 2), num_global_batches(None, 7, 2)
     (8, None)
     """
-    _check("batch_size", batch_size, 1)
-    _check("world_size", world_size, 1)
+    check_int("batch_size", batch_size, 1)
+    check_int("world_size", world_size, 1)
     if num_clips is None:
         return None
-    _check("num_clips", num_clips, 0)
+    check_int("num_clips", num_clips, 0)
     global_batch = batch_size * world_size
     return -(-num_clips // global_batch)
 
@@ -68,10 +65,10 @@ def rank_batch_range(batch: int, batch_size: int, rank: int, world_size: int,
     Returns:
         ``(start, stop)``; ``start == stop`` when this rank's share is empty.
     """
-    _check("batch", batch, 0)
-    _check("batch_size", batch_size, 1)
-    _check("world_size", world_size, 1)
-    _check("rank", rank, 0)
+    check_int("batch", batch, 0)
+    check_int("batch_size", batch_size, 1)
+    check_int("world_size", world_size, 1)
+    check_int("rank", rank, 0)
     if rank >= world_size:
         raise ValueError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
     global_batch = batch_size * world_size
@@ -79,7 +76,7 @@ def rank_batch_range(batch: int, batch_size: int, rank: int, world_size: int,
     if num_clips is None or first + global_batch <= num_clips:
         start = first + rank * batch_size
         return start, start + batch_size
-    _check("num_clips", num_clips, 0)
+    check_int("num_clips", num_clips, 0)
     if first >= num_clips:
         raise ValueError(f"batch: a stream of {num_clips} clips has "
                          f"{num_global_batches(num_clips, batch_size, world_size)} batches, got batch {batch}")
@@ -95,9 +92,9 @@ def worker_batch_numbers(start_batch: int, worker_id: int, num_workers: int,
     ``num_workers=0`` (no DataLoader workers) is the same as one worker. ``stop_batch=None``
     gives an endless iterator.
     """
-    _check("start_batch", start_batch, 0)
+    check_int("start_batch", start_batch, 0)
     num_workers = max(num_workers, 1)
-    _check("worker_id", worker_id, 0)
+    check_int("worker_id", worker_id, 0)
     if worker_id >= num_workers:
         raise ValueError(f"worker_id: must be within 0..{num_workers - 1}, got {worker_id}")
     if stop_batch is None:

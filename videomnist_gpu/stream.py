@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.errors import check_int
 from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.partition import clip_ranges, num_global_batches
 from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
@@ -90,16 +91,16 @@ class VideoMNISTStream(IterableDataset):
         super().__init__()
         if not isinstance(config, VideoMNISTConfig):
             raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
-        _check_int("batch_size", batch_size, 1)
-        _check_int("channels", channels, 1)
+        check_int("batch_size", batch_size, 1)
+        check_int("channels", channels, 1)
         check_split(split)
         if num_clips is not None:
-            _check_int("num_clips", num_clips, 0)
+            check_int("num_clips", num_clips, 0)
         if (rank is None) != (world_size is None):
             raise ValueError("rank, world_size: give both or neither (neither: from torch.distributed)")
         if world_size is not None:
-            _check_int("world_size", world_size, 1)
-            _check_int("rank", rank, 0)
+            check_int("world_size", world_size, 1)
+            check_int("rank", rank, 0)
             if rank >= world_size:
                 raise ValueError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
         self.config = config
@@ -180,7 +181,7 @@ class VideoMNISTStream(IterableDataset):
         """
         if next_batch is None:
             next_batch = self._next_batch
-        _check_int("next_batch", next_batch, 0)
+        check_int("next_batch", next_batch, 0)
         clips = next_batch * self.batch_size * self.world_size
         if self.num_clips is not None:
             clips = min(clips, self.num_clips)
@@ -211,7 +212,7 @@ class VideoMNISTStream(IterableDataset):
             if state[field] != mine[field]:
                 raise ValueError(f"{field}: the state was saved with {state[field]!r}, this stream has {mine[field]!r}")
         clips = state["clips_yielded"]
-        _check_int("clips_yielded", clips, 0)
+        check_int("clips_yielded", clips, 0)
         global_batch = self.batch_size * self.world_size
         end = self.num_clips is not None and clips == self.num_clips
         if (clips % global_batch and not end) or (self.num_clips is not None and clips > self.num_clips):
@@ -225,8 +226,3 @@ class VideoMNISTStream(IterableDataset):
     def __repr__(self) -> str:
         return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
                 f"channels={self.channels}, num_clips={self.num_clips}, config={self.config})")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
