@@ -9,6 +9,10 @@ Convention:
     digit's speed along its path in pixels per frame. `rotation_range=r` lets each digit's angle
     wander smoothly within [-r, r]; `scale_range=(lo, hi)` lets its scale wander within [lo, hi].
     Both change smoothly over a clip (sinusoids of a few radians per clip), never by jumps.
+    `placement="integer"` puts each digit's top-left corner on a whole pixel (rounded down), as
+    the classic Moving MNIST generators do; `"subpixel"` samples bilinearly between pixels.
+    `composite="max"` keeps the brighter digit where digits overlap; `"sum"` adds them and clips
+    at 255 (Stochastic Moving MNIST).
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "read_yaml_mapping"]
+__all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "PLACEMENTS", "COMPOSITES", "read_yaml_mapping"]
 
 MNIST_SIZE = 28
 MAX_DIGITS = 4
+PLACEMENTS = ("subpixel", "integer")
+COMPOSITES = ("max", "sum")
 # Keys a dataset preset (configs/*.yaml) may hold beside the config's fields: `videomnist generate`
 # reads them; everything else that loads a preset skips them.
 EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size")
@@ -38,7 +44,7 @@ class VideoMNISTConfig:
         image_size: frame height and width (H = W).
         digit_size: side of a digit sprite in pixels; `None` means 28 at 64 px, scaled with
             `image_size` (56 at 128 px).
-        num_digits: digits per clip (K); they composite with `max`.
+        num_digits: digits per clip (K); they composite as `composite` says.
         motion_types: names of registered motions; each clip draws one of them uniformly.
         margin: pixels at each border that no ink may touch.
         speed_range: (min, max) speed along the path, pixels per frame.
@@ -47,6 +53,8 @@ class VideoMNISTConfig:
         fps: frames per second written into exports and videos.
         seed: the seed of every random number (see `keyed_random`).
         digits: digit source: `auto`, `mnist`, `mnist-5k` or a path to a folder of IDX files.
+        placement: `subpixel` (bilinear between pixels) or `integer` (top-left on whole pixels).
+        composite: `max` or `sum` (added, clipped at 255) where digits overlap.
 
     Example:
         >>> VideoMNISTConfig(image_size=128).digit_size
@@ -67,6 +75,8 @@ class VideoMNISTConfig:
     fps: int = 10
     seed: int = 0
     digits: str = "auto"
+    placement: str = "subpixel"
+    composite: str = "max"
 
     def __post_init__(self) -> None:
         for name in ("motion_types", "speed_range", "scale_range"):
@@ -91,8 +101,8 @@ class VideoMNISTConfig:
 
     @property
     def center_bounds(self) -> tuple[float, float]:
-        """(lo, hi): where a digit's centre may be so its box keeps `margin` px (+1 for bilinear)."""
-        reach = self.margin + self.digit_half_extent + 1.0
+        """(lo, hi): where a digit's centre may be so its box keeps `margin` px (+1 for subpixel)."""
+        reach = self.margin + self.digit_half_extent + (1.0 if self.placement == "subpixel" else 0.0)
         return reach, self.image_size - reach
 
     # ------------------------------------------------------------------ serialization
@@ -165,6 +175,9 @@ class VideoMNISTConfig:
             raise ValueError(f"rotation_range: must be within 0..180 degrees, got {self.rotation_range}")
         if not isinstance(self.digits, str) or not self.digits:
             raise ValueError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
+        for name, valid_values in (("placement", PLACEMENTS), ("composite", COMPOSITES)):
+            if getattr(self, name) not in valid_values:
+                raise ValueError(f"{name}: unknown {getattr(self, name)!r}. Valid: {', '.join(valid_values)}")
         if not self.motion_types or not all(isinstance(m, str) for m in self.motion_types):
             raise ValueError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
         valid = registered_motions()
@@ -175,7 +188,7 @@ class VideoMNISTConfig:
             raise ValueError(f"motion_types: each motion may appear once, got {list(self.motion_types)}")
         lo, hi = self.center_bounds
         if hi - lo < 4:
-            need = math.ceil(2 * (self.margin + self.digit_half_extent + 1.0) + 4)
+            need = math.ceil(2 * (self.image_size / 2 - (hi - lo) / 2) + 4)
             raise ValueError(
                 f"image_size: {self.image_size} px leaves no room to move a {self.digit_size} px digit "
                 f"(scale up to {self.scale_range[1]}, rotation {self.rotation_range} deg) inside a "

@@ -10,7 +10,18 @@ Shape:
 Contract: every centre lies within `[bounds.lo, bounds.hi]` on both axes (that keeps the whole
 digit box inside the margin), and the digit moves at a speed drawn from
 `[bounds.speed_min, bounds.speed_max]` pixels per frame wherever the room allows. Motions are pure
-and use only tensor arithmetic: no host syncs, no Python loops over clips or frames.
+and use only tensor arithmetic: no host syncs, no Python loops over clips.
+
+A motion registered with `frame_uniforms=F > 0` also gets F fresh uniforms per frame, appended to
+each row: `u` is then (B, MOTION_UNIFORMS + T * F), and `u[:, MOTION_UNIFORMS:].view(B, T, F)`
+holds frame t's uniforms (for random events during the clip, such as a stochastic bounce).
+
+The standard Moving MNIST generators are here too (`srivastava_bounce`, `svg_bounce`,
+`svg_stochastic_bounce`). Both originals clamp a digit that overshoots a wall back onto the wall
+(the overshoot is lost, so a path is not a fold of a straight line), and the stochastic variant
+draws a new velocity at each bounce, which depends on the path so far: so these three step
+through the frames in a scan of a few elementwise tensor ops per frame (T is 20 or so), still
+with no host sync and no loop over clips.
 
 `register_motion(name, fn)` adds a motion usable from the config, YAML and CLI:
 
@@ -42,11 +53,16 @@ __all__ = [
     "circular_positions",
     "linear_positions",
     "spiral_positions",
+    "motion_frame_uniforms",
+    "srivastava_bounce_positions",
+    "svg_bounce_positions",
+    "svg_stochastic_bounce_positions",
 ]
 
 MOTION_UNIFORMS = 8
 MotionFn = Callable[[torch.Tensor, torch.Tensor, "MotionBounds"], torch.Tensor]
 _REGISTRY: dict[str, MotionFn] = {}
+_FRAME_UNIFORMS: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -63,19 +79,31 @@ class MotionBounds:
         return self.hi - self.lo
 
 
-def register_motion(name: str, fn: MotionFn, *, overwrite: bool = False) -> None:
-    """Make `fn` available as motion `name` (see the module docstring for its contract)."""
+def register_motion(name: str, fn: MotionFn, *, overwrite: bool = False, frame_uniforms: int = 0) -> None:
+    """Make `fn` available as motion `name` (see the module docstring for its contract).
+
+    `frame_uniforms`: uniforms per frame that `fn` needs beyond the `MOTION_UNIFORMS` per digit.
+    """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"register_motion: name must be an identifier, got {name!r}")
     if not callable(fn):
         raise ValueError(f"register_motion: fn for {name!r} is not callable")
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"register_motion: {name!r} is already registered (pass overwrite=True)")
+    if isinstance(frame_uniforms, bool) or not isinstance(frame_uniforms, int) or frame_uniforms < 0:
+        raise ValueError(f"register_motion: frame_uniforms must be an integer >= 0, got {frame_uniforms!r}")
     _REGISTRY[name] = fn
+    _FRAME_UNIFORMS[name] = frame_uniforms
 
 
 def registered_motions() -> tuple[str, ...]:
     return tuple(_REGISTRY)
+
+
+def motion_frame_uniforms(name: str) -> int:
+    """Uniforms per frame that motion `name` needs (0 for most motions)."""
+    get_motion(name)
+    return _FRAME_UNIFORMS[name]
 
 
 def get_motion(name: str) -> MotionFn:
@@ -166,6 +194,89 @@ def spiral_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds
     return centre[:, None, :] + radius[..., None] * offset
 
 
+def srivastava_bounce_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
+    """Moving MNIST as Srivastava et al. (2015) generate it: a fixed step, clamped at the walls.
+
+    In units of the free range (0: centre at `lo`, 1: at `hi`) the start is uniform in [0, 1)^2,
+    the direction uniform in [0, 2*pi), the step `speed / room` (the original: 0.1, i.e. 3.6 px at
+    64 px with 28 px digits, `speed_range: [3.6, 3.6]`). Every frame, first the digit takes a step;
+    a coordinate that reaches or passes a wall (<= 0 or >= 1) is set onto it and that velocity
+    component flips; then the frame is recorded (frame 0 is already one step from the start).
+    The original truncates `room * x` to whole pixels: `placement: integer` does that.
+
+    Shape: u (B, >= 4); frames (T,); returns (B, T, 2).
+    """
+    x = u[:, :2].clone()  # (B, 2) normalized position
+    speed = _lerp(bounds.speed_min, bounds.speed_max, u[:, 3]) / max(bounds.room, 1e-6)  # (B,)
+    velocity = _direction(u[:, 2]) * speed[:, None]  # (B, 2) free ranges per frame
+    out = torch.empty(u.shape[0], frames.shape[0], 2, device=u.device, dtype=torch.float32)  # (B, T, 2)
+    for t in range(frames.shape[0]):  # a scan: clamping loses the overshoot (see module docstring)
+        x = x + velocity
+        hit = (x <= 0) | (x >= 1)  # (B, 2)
+        x = x.clamp(0.0, 1.0)
+        velocity = torch.where(hit, -velocity, velocity)
+        out[:, t] = x
+    return bounds.lo + bounds.room * out
+
+
+def _uniform_int(u: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    """Integers uniform in [lo, hi] (as float32) from uniforms in [0, 1)."""
+    return lo + torch.floor(u * (hi - lo + 1)).clamp_(max=hi - lo)
+
+
+def _svg_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds, stochastic: bool) -> torch.Tensor:
+    """Denton & Fergus (2018) Stochastic Moving MNIST trajectories (see the two public motions).
+
+    Top-left offsets from `lo` are whole pixels in [0, W - 1], W = floor(room): the start is
+    uniform there, the velocity uniform in [-v, v] per axis (v = floor(speed_max)). Every frame,
+    before the digit is drawn: the y axis, then the x axis, is checked; a coordinate below 0 is set
+    to 0, one at W or above to W - 1, and the velocity changes: reflected (deterministic), or
+    (stochastic) a fresh component away from the wall, uniform in [ceil(speed_min), v], and a fresh
+    other component uniform in [-v, v] (so an x bounce redraws the y velocity too, as in the
+    original). After drawing, the digit moves by its velocity.
+
+    Shape: u (B, >= 4) (stochastic: (B, MOTION_UNIFORMS + 4 T)); frames (T,); returns (B, T, 2).
+    """
+    B, T = u.shape[0], frames.shape[0]
+    wall = math.floor(bounds.room)  # positions run over 0 .. wall - 1
+    v_max = max(math.floor(bounds.speed_max), 0)
+    v_min = min(max(math.ceil(bounds.speed_min), 1), max(v_max, 1))
+    p = torch.floor(u[:, :2] * wall).clamp_(max=wall - 1)  # (B, 2) whole pixels, (x, y)
+    v = _uniform_int(u[:, 2:4], -v_max, v_max)  # (B, 2)
+    if stochastic:
+        fresh = u[:, MOTION_UNIFORMS:MOTION_UNIFORMS + 4 * T].view(B, T, 2, 2)  # (B, T, axis, draw)
+    out = torch.empty(B, T, 2, device=u.device, dtype=torch.float32)  # (B, T, 2)
+    for t in range(T):  # a scan: the bounce depends on the path so far (see module docstring)
+        for axis in (1, 0):  # the original checks y first, then x
+            other = 1 - axis
+            low, high = p[:, axis] < 0, p[:, axis] >= wall  # (B,)
+            p[:, axis] = torch.where(low, 0.0, torch.where(high, wall - 1.0, p[:, axis]))
+            hit = low | high  # (B,)
+            if stochastic:
+                away = _uniform_int(fresh[:, t, axis, 0], v_min, max(v_max, 1))  # (B,)
+                along = _uniform_int(fresh[:, t, axis, 1], -v_max, v_max)  # (B,)
+                v_axis = torch.where(low, away, torch.where(high, -away, v[:, axis]))
+                v_other = torch.where(hit, along, v[:, other])
+                v = torch.stack([v_axis, v_other] if axis == 0 else [v_other, v_axis], dim=1)  # (B, 2)
+            else:
+                v[:, axis] = torch.where(hit, -v[:, axis], v[:, axis])
+        out[:, t] = p
+        p = p + v
+    return bounds.lo + out
+
+
+def svg_bounce_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
+    """Deterministic Moving MNIST of Denton & Fergus (2018): integer velocity, reflected at walls."""
+    return _svg_positions(u, frames, bounds, stochastic=False)
+
+
+def svg_stochastic_bounce_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
+    """Stochastic Moving MNIST (SVG, Denton & Fergus 2018): a fresh random velocity at each bounce."""
+    return _svg_positions(u, frames, bounds, stochastic=True)
+
+
 for _name, _fn in (("bounce", bounce_positions), ("circular", circular_positions),
-                   ("linear", linear_positions), ("spiral", spiral_positions)):
+                   ("linear", linear_positions), ("spiral", spiral_positions),
+                   ("srivastava_bounce", srivastava_bounce_positions), ("svg_bounce", svg_bounce_positions)):
     register_motion(_name, _fn)
+register_motion("svg_stochastic_bounce", svg_stochastic_bounce_positions, frame_uniforms=4)

@@ -7,6 +7,8 @@ output. Each quantity reads its own fixed counters of `keyed_random.random_bits`
     counter  4 + k         class of digit k >= 1 (digit 0's class is `index % 10`)
     counter  8             motion type of the clip
     counter 16 + 16k + j   j < 8: motion uniforms of digit k; j = 8..11: rotation and scale
+    counter 80 + (kT + t)F + j   j < F: frame t's uniforms of digit k, for motions that need F
+                                 per frame (`motions.motion_frame_uniforms`)
 
 Digit 0's class is `index % 10`, so any 10 consecutive clips hold every class once: an export of
 `10 * n` clips has exactly `n` per class, interleaved.
@@ -23,11 +25,12 @@ import torch
 from videomnist_gpu.config import MAX_DIGITS, VideoMNISTConfig
 from videomnist_gpu.digits import NUM_CLASSES, DigitBank
 from videomnist_gpu.keyed_random import bits_below, random_bits, uniforms
-from videomnist_gpu.motions import MOTION_UNIFORMS, MotionBounds, get_motion
+from videomnist_gpu.motions import MOTION_UNIFORMS, MotionBounds, get_motion, motion_frame_uniforms
 
 __all__ = ["ClipParams", "draw_clip_params"]
 
 _DIGIT, _CLASS, _MOTION, _PER_DIGIT, _PER_DIGIT_STRIDE = 0, MAX_DIGITS, 2 * MAX_DIGITS, 16, 16
+_PER_FRAME = _PER_DIGIT + _PER_DIGIT_STRIDE * MAX_DIGITS
 _ROTATION_SPEED = (0.1, 0.4)  # radians of phase per frame: a few radians per clip, never a jump
 _SCALE_SPEED = (0.1, 0.4)
 
@@ -79,7 +82,9 @@ def draw_clip_params(config: VideoMNISTConfig, bank: DigitBank, indices: torch.T
     B, K, T = indices.shape[0], config.num_digits, config.sequence_length
     device = bank.device
     indices = indices.to(device=device, dtype=torch.int64)
-    bits = random_bits(config.seed, split, indices, _PER_DIGIT + _PER_DIGIT_STRIDE * K)  # (B, n)
+    per_frame = max(motion_frame_uniforms(name) for name in config.motion_types)  # F, host int
+    n_bits = _PER_FRAME + K * T * per_frame if per_frame else _PER_DIGIT + _PER_DIGIT_STRIDE * K
+    bits = random_bits(config.seed, split, indices, n_bits)  # (B, n_bits)
 
     label = bits_below(bits[:, _CLASS:_CLASS + K], NUM_CLASSES)  # (B, K)
     label[:, 0] = indices % NUM_CLASSES
@@ -87,18 +92,24 @@ def draw_clip_params(config: VideoMNISTConfig, bank: DigitBank, indices: torch.T
     digit = bank.class_start[label] + within  # (B, K)
     motion = bits_below(bits[:, _MOTION], len(config.motion_types))  # (B,)
 
-    per_digit = bits[:, _PER_DIGIT:].reshape(B, K, _PER_DIGIT_STRIDE)  # (B, K, 16)
+    per_digit = bits[:, _PER_DIGIT:_PER_DIGIT + _PER_DIGIT_STRIDE * K].reshape(B, K, _PER_DIGIT_STRIDE)  # (B, K, 16)
     u = uniforms(per_digit)  # (B, K, 16)
     frames = torch.arange(T, device=device, dtype=torch.float32)  # (T,)
     lo, hi = config.center_bounds
     bounds = MotionBounds(lo, hi, *config.speed_range)
     motion_u = u[..., :MOTION_UNIFORMS].reshape(B * K, MOTION_UNIFORMS)  # (B*K, 8)
+    if per_frame:
+        frame_u = uniforms(bits[:, _PER_FRAME:]).reshape(B * K, T * per_frame)  # (B*K, T*F)
+        motion_u = torch.cat([motion_u, frame_u], dim=1)  # (B*K, 8 + T*F)
     candidates = torch.stack(
         [get_motion(name)(motion_u, frames, bounds) for name in config.motion_types]
     )  # (M, B*K, T, 2)
     chosen = motion.repeat_interleave(K)  # (B*K,)
     center = candidates[chosen, torch.arange(B * K, device=device)]  # (B*K, T, 2)
     center = center.reshape(B, K, T, 2).transpose(1, 2).contiguous()  # (B, T, K, 2)
+    if config.placement == "integer":  # top-left corner on a whole pixel, rounded down
+        half = config.digit_size / 2
+        center = torch.floor(center - half) + half  # (B, T, K, 2)
 
     # The config is static: skip the waves (host-side branch, no tensor sync) when they are off.
     if config.rotation_range:

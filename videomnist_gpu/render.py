@@ -34,13 +34,15 @@ def sprite_to_canvas_theta(center: torch.Tensor, angle: torch.Tensor, scale: tor
 
 
 def render_reference(sprites: torch.Tensor, center: torch.Tensor, angle: torch.Tensor,
-                     scale: torch.Tensor, image_size: int) -> torch.Tensor:
+                     scale: torch.Tensor, image_size: int, composite: str = "max") -> torch.Tensor:
     """Render clips by sampling every canvas pixel of every frame and digit.
 
     Shape:
         sprites: uint8 (B, K, S, S).
         center: float32 (B, T, K, 2); angle (radians), scale: float32 (B, T, K).
         returns: uint8 (B, T, H, H) with H = image_size.
+
+    `composite="sum"` adds the rounded digit layers and clips at 255 instead of taking the max.
     """
     B, K, S, _ = sprites.shape
     T = center.shape[1]
@@ -52,5 +54,7 @@ def render_reference(sprites: torch.Tensor, center: torch.Tensor, angle: torch.T
     source = sprites.to(torch.float32)[:, None].expand(B, T, K, S, S).reshape(B * T * K, 1, S, S)
     frames = F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros",
                            align_corners=False)  # (B*T*K, 1, H, H)
-    frames = frames.reshape(B, T, K, image_size, image_size).amax(dim=2)  # (B, T, H, H)
-    return frames.round().clamp(0, 255).to(torch.uint8)
+    frames = frames.reshape(B, T, K, image_size, image_size)  # (B, T, K, H, H)
+    if composite == "sum":
+        return frames.round().clamp(0, 255).sum(dim=2).clamp(max=255).to(torch.uint8)  # (B, T, H, H)
+    return frames.amax(dim=2).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, H)

@@ -24,6 +24,7 @@ __all__ = [
     "render_translation",
     "render_affine",
     "affine_patch_size",
+    "composite_digits",
 ]
 
 
@@ -73,8 +74,23 @@ def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[t
     return buf, reused
 
 
+def composite_digits(frames: torch.Tensor, composite: str = "max") -> torch.Tensor:
+    """Composite the K digit layers of each frame: ``max``, or ``sum`` clipped at 255.
+
+    Convention:
+        frames: uint8 (B, K, T, H, W). Returns uint8 (B, T, H, W).
+    """
+    if frames.shape[1] == 1:
+        return frames.squeeze(1)  # (B, T, H, W)
+    if composite == "max":
+        return frames.amax(dim=1)  # (B, T, H, W)
+    if composite == "sum":
+        return frames.sum(dim=1, dtype=torch.int16).clamp_(max=255).to(torch.uint8)  # (B, T, H, W)
+    raise ValueError(f"composite: unknown {composite!r}. Valid: max, sum")
+
+
 def _place_max(
-    patches: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, H: int
+    patches: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, H: int, composite: str = "max"
 ) -> torch.Tensor:
     """Place uint8 patches in zero canvases at integer offsets, compositing digits with max.
 
@@ -110,11 +126,11 @@ def _place_max(
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
     windows = buf.view(-1).as_strided((n * L + 1, HH), (1, 1))  # every window, a view
     frames = windows.index_select(0, start).view(B, K, T, H, H)  # (B, K, T, H, H)
-    return frames.amax(dim=1) if K > 1 else frames.squeeze(1)  # (B, T, H, H)
+    return composite_digits(frames, composite)  # (B, T, H, H)
 
 
 def render_translation(
-    sprites: torch.Tensor, centers: torch.Tensor, H: int
+    sprites: torch.Tensor, centers: torch.Tensor, H: int, composite: str = "max"
 ) -> torch.Tensor:
     """Render translated digits (angle 0, scale 1): separable bilinear on an (S+1)^2 patch.
 
@@ -139,7 +155,7 @@ def render_translation(
     # lerps of values in 0..255 stay in [-eps, 255 + eps]: rounding lands in 0..255, no clamp
     patches = v.round_().to(torch.int16).to(torch.uint8)  # (B, K, T, S+1, S+1)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(patches, o_int[..., 0], o_int[..., 1], H)
+    return _place_max(patches, o_int[..., 0], o_int[..., 1], H, composite)
 
 
 def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, H: int) -> int:
@@ -165,6 +181,7 @@ def render_affine(
     scale: torch.Tensor,
     H: int,
     patch_size: int,
+    composite: str = "max",
 ) -> torch.Tensor:
     """Render rotated, scaled digits: ``grid_sample`` on a ``P x P`` patch around each digit.
 
@@ -205,9 +222,9 @@ def render_affine(
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     patches = out.round_().to(torch.int16).to(torch.uint8).view(B, K, T, P, P)  # (B, K, T, P, P); bilinear stays in 0..255
     if P == H:
-        return patches.amax(dim=1) if K > 1 else patches.squeeze(1)  # (B, T, H, H)
+        return composite_digits(patches, composite)  # (B, T, H, H)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(patches, o_int[..., 0], o_int[..., 1], H)
+    return _place_max(patches, o_int[..., 0], o_int[..., 1], H, composite)
 
 
 def render_fast(
@@ -220,6 +237,7 @@ def render_fast(
     *,
     max_scale: float | None = None,
     max_angle: float | None = None,
+    composite: str = "max",
 ) -> torch.Tensor:
     """Render VideoMNIST frames from digit sprites and per-frame affine parameters.
 
@@ -234,6 +252,7 @@ def render_fast(
         max_scale, max_angle: host-side bounds on ``scale`` and ``|angle|`` (from the config)
             that size the affine patch; ``None`` samples a patch as large as the canvas (always
             correct, slower). Values outside the bounds would be cropped, never wrong elsewhere.
+        composite: ``max`` (default) or ``sum`` (clipped at 255) where digits overlap.
 
     Returns:
         uint8 frames.
@@ -250,8 +269,8 @@ def render_fast(
         computed in a different float order).
     """
     if translation_only:
-        return render_translation(sprites, centers, H)
+        return render_translation(sprites, centers, H, composite)
     if angle is None or scale is None:
         raise ValueError("angle and scale are required when translation_only=False")
     P = affine_patch_size(sprites.shape[-1], max_scale, max_angle, H)
-    return render_affine(sprites, centers, angle, scale, H, P)
+    return render_affine(sprites, centers, angle, scale, H, P, composite)

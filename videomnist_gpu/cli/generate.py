@@ -43,6 +43,9 @@ def add_parser(subparsers) -> None:
     add_flag(g, "fps", type=int, help="frame rate stored in the file and samples (default 10)")
     add_flag(g, "seed", type=int, help="seed of every random number (default 0)")
     add_flag(g, "digits", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to MNIST IDX files (default auto)")
+    add_flag(g, "placement", metavar="subpixel|integer",
+             help="subpixel: bilinear between pixels; integer: top-left corners on whole pixels (default subpixel)")
+    add_flag(g, "composite", metavar="max|sum", help="where digits overlap: max, or sum clipped at 255 (default max)")
     s = p.add_argument_group("storage")
     add_flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
     add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
