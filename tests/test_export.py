@@ -378,14 +378,14 @@ def test_presets_validate():
     from videomnist_gpu.cli.generate import resolve_settings
 
     expected = {"videomnist": (16, 64, 1000, 200), "test": (8, 32, 2, 1), "hq": (32, 128, 2000, 400),
-                "moving_mnist": (20, 64, 1000, 200)}
+                "moving_mnist": (20, 64, 1000, 200), "sm_mnist": (15, 64, 1000, 200), "dm_mnist": (15, 64, 1000, 200)}
     for name, (t, size, vpd, tvpd) in expected.items():
         args = build_parser().parse_args(["generate", "--config", str(ROOT / "configs" / f"{name}.yaml")])
         config, export = resolve_settings(args)
         assert (config.sequence_length, config.image_size) == (t, size)
         assert (export["videos_per_digit"], export["test_videos_per_digit"]) == (vpd, tvpd)
     config, _ = resolve_settings(build_parser().parse_args(["generate", "--config", str(ROOT / "configs/moving_mnist.yaml")]))
-    assert config.num_digits == 2 and config.motion_types == ("bounce",) and config.digit_size == 28
+    assert config.num_digits == 2 and config.motion_types == ("srivastava_bounce",) and config.digit_size == 28
 
 
 # ---------------------------------------------------------------------- reader

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import check_int
+from videomnist_gpu.prediction import check_split_frames
 from videomnist_gpu.stream import VideoMNISTStream
 
 __all__ = ["VideoMNISTDataModule"]
@@ -59,12 +60,15 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         data_path: an HDF5 export to read instead of synthesizing.
         val_clips: fixed test-split clips for validation and test.
         seed: seed of the HDF5 train shuffle (the stream's randomness comes from the config).
+        split_frames: ``(n_past, n_future)`` adding up to the sequence length: batches carry
+            ``context`` and ``target`` instead of ``video`` (streamed and HDF5 alike).
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
                  sequence_length: int | None = None, resolution: int | None = None,
                  batch_size: int = 32, num_workers: int = 0, channels: int = 1,
-                 data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0) -> None:
+                 data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
+                 split_frames: tuple[int, int] | None = None) -> None:
         super().__init__()
         config = _resolve_config(config)
         changes: dict[str, Any] = {}
@@ -82,11 +86,13 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         self.data_path = None if data_path is None else str(data_path)
         self.val_clips = val_clips
         self.seed = seed
+        self.split_frames = check_split_frames(split_frames, self.config.sequence_length)
         # Plain values only, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "config": self.config.to_dict(), "sequence_length": self.config.sequence_length,
             "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
             "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
+            "split_frames": None if self.split_frames is None else list(self.split_frames),
         })
         self.train_stream: VideoMNISTStream | None = None
         self.val_stream: VideoMNISTStream | None = None
@@ -104,7 +110,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         if device.type != "cpu" and self.num_workers > 0:
             raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
                              f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
-        common = dict(device=device, channels=self.channels, rank=rank, world_size=world)
+        common = dict(device=device, channels=self.channels, rank=rank, world_size=world,
+                      split_frames=self.split_frames)
         self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
         self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
                                            num_clips=self.val_clips, **common)
@@ -144,7 +151,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         from videomnist_gpu.reader import HDF5VideoDataset
 
         dataset = HDF5VideoDataset(self.data_path, self.config.sequence_length, train=train,
-                                   resolution=self.config.image_size, channels=self.channels)
+                                   resolution=self.config.image_size, channels=self.channels,
+                                   split_frames=self.split_frames)
         generator = torch.Generator().manual_seed(self.seed) if train else None
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=train, generator=generator,
                           num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),

@@ -17,6 +17,8 @@ Convention:
     averages the three channels (exact for our exports, which store replicated gray).
     `resolution` must equal the stored resolution (UsageError otherwise: export at the size you
     train at, `--image_size`, rather than resample).
+    With `split_frames=(n_past, n_future)` (adding up to `sequence_length`) items carry
+    'context' (C, n_past, H, W) and 'target' (C, n_future, H, W) instead of 'video'.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.prediction import check_split_frames, split_prediction
 
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
 
@@ -63,13 +66,16 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         train: read `train_*` (True) or `test_*` (False).
         resolution: expected frame size; must equal the file's (no resampling).
         channels: 1 or 3 output channels; None keeps what the file stores.
+        split_frames: (n_past, n_future) adding up to `sequence_length`: items carry 'context'
+            and 'target' instead of 'video'; None: 'video'.
 
     The file is opened lazily, once per process (DataLoader workers each open their own), so the
     dataset pickles and works with any `num_workers`.
     """
 
     def __init__(self, path: str | os.PathLike, sequence_length: int, train: bool = True,
-                 resolution: int = 64, channels: int | None = None) -> None:
+                 resolution: int = 64, channels: int | None = None,
+                 split_frames: tuple[int, int] | None = None) -> None:
         super().__init__()
         for name, value in (("sequence_length", sequence_length), ("resolution", resolution)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -81,6 +87,7 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         self.train = bool(train)
         self.split = "train" if train else "test"
         self.resolution = int(resolution)
+        self.split_frames = check_split_frames(split_frames, self.sequence_length)
 
         with open_hdf5(self.path) as f:
             data, idx, labels = self._check_layout(f)
@@ -213,4 +220,5 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
                 video = video.mean(dim=0, keepdim=True)  # (1, L, H, W); exact for replicated gray
         video = video / 255.0 - 0.5  # (C, L, H, W) in [-0.5, 0.5]
         label = self.labels[clip]
-        return {"video": video, "label": label.clone()}
+        item = {"video": video, "label": label.clone()}
+        return item if self.split_frames is None else split_prediction(item, self.split_frames)

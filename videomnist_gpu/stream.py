@@ -34,6 +34,7 @@ from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import check_int
 from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.partition import clip_ranges, num_global_batches
+from videomnist_gpu.prediction import check_split_frames, split_prediction
 from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
 
 __all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "batch_from_clips"]
@@ -78,6 +79,9 @@ class VideoMNISTStream(IterableDataset):
             ``None``: clips 0, 1, 2, ... forever.
         rank, world_size: this process's shard; default: from `torch.distributed` when it is
             initialized (looked up at iteration time), else 0 and 1.
+        split_frames: ``(n_past, n_future)`` adding up to the clip length: batches carry
+            ``context`` (B, C, n_past, H, W) and ``target`` (B, C, n_future, H, W) instead of
+            ``video`` (see `videomnist_gpu.prediction`); None: ``video``.
 
     Raises:
         ValueError: an argument is invalid (the message names it).
@@ -87,7 +91,7 @@ class VideoMNISTStream(IterableDataset):
     def __init__(self, config: VideoMNISTConfig, batch_size: int, split: str = "train",
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
-                 world_size: int | None = None) -> None:
+                 world_size: int | None = None, split_frames: tuple[int, int] | None = None) -> None:
         super().__init__()
         if not isinstance(config, VideoMNISTConfig):
             raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
@@ -108,6 +112,7 @@ class VideoMNISTStream(IterableDataset):
         self.split = split
         self.device = torch.device(device) if device is not None else default_device()
         self.channels = channels
+        self.split_frames = check_split_frames(split_frames, config.sequence_length)
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
         self.synthesizer = Synthesizer(config, self.device)
@@ -162,6 +167,8 @@ class VideoMNISTStream(IterableDataset):
         for batch_number, lo, hi in ranges:
             indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
             batch = batch_from_clips(self.synthesizer.render(indices, self.split), self.channels)
+            if self.split_frames is not None:
+                batch = split_prediction(batch, self.split_frames)
             if counting:
                 self._next_batch = batch_number + 1
             yield batch
@@ -225,4 +232,5 @@ class VideoMNISTStream(IterableDataset):
 
     def __repr__(self) -> str:
         return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
-                f"channels={self.channels}, num_clips={self.num_clips}, config={self.config})")
+                f"channels={self.channels}, num_clips={self.num_clips}, split_frames={self.split_frames}, "
+                f"config={self.config})")
