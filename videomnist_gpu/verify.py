@@ -10,6 +10,10 @@ Checks, in order, and reports every problem found (an empty list means the file 
 4. content: a seeded sample of clips is re-rendered from the stored config and compared with the
    stored pixels and ground truth (bitwise when the file was rendered on the same device type,
    within one grey level otherwise: see the README's determinism section).
+
+A file made by `videomnist import-moving-mnist` (attribute `imported_from`) gets the structure
+and checksum checks only: it holds the splits it has clips for, no ground truth beyond the
+frames, no digit classes, and no seed to re-render from.
 """
 
 from __future__ import annotations
@@ -77,14 +81,20 @@ def verify_file(path: str | os.PathLike, num_clips: int = 32, device: torch.devi
         config = _check_attrs(f, report)
         if config is None:
             return report
+        imported = "imported_from" in f.attrs
         counts = {}
         for split in SPLIT_NAMES:
-            n = _check_split_structure(f, split, config, report)
+            if imported and _scalar(f.attrs.get(f"{split}_videos", -1)) == 0:
+                continue  # an imported file holds only the splits it has clips for
+            n = _check_split_structure(f, split, config, report, imported)
             if n is not None:
                 counts[split] = n
         for split in counts:
             _check_checksums(f, split, config, report)
-        if num_clips and counts and not report.problems:
+        if imported and num_clips:
+            report.checked.append(f"content: skipped (imported from {_scalar(f.attrs['imported_from'])}: "
+                                  "no generator seed to re-render)")
+        elif num_clips and counts and not report.problems:
             _check_content(f, config, counts, num_clips, device, seed, report)
         elif num_clips and report.problems:
             report.checked.append("content: skipped (fix the problems above first)")
@@ -108,9 +118,10 @@ def _check_attrs(f, report: VerifyReport) -> VideoMNISTConfig | None:
         return None
     expect = {
         "sequence_length": config.sequence_length, "resolution": config.image_size, "fps": config.fps,
-        "seed": config.seed, "num_digits": config.num_digits, "n_classes": NUM_CLASSES,
-        "format_version": FORMAT_VERSION,
+        "seed": config.seed, "num_digits": config.num_digits, "format_version": FORMAT_VERSION,
     }
+    if "imported_from" not in attrs:  # an imported file knows no digit classes
+        expect["n_classes"] = NUM_CLASSES
     for name, want in expect.items():
         if name in attrs and _scalar(attrs[name]) != want:
             report.problems.append(f"attribute {name} is {_scalar(attrs[name])!r}, the stored config says {want!r}")
@@ -134,7 +145,8 @@ def _scalar(value):
     return value
 
 
-def _expected_shapes(f, split: str, config: VideoMNISTConfig, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
+def _expected_shapes(f, split: str, config: VideoMNISTConfig, n: int,
+                     imported: bool = False) -> dict[str, tuple[tuple[int, ...], str]]:
     t, h, k = config.sequence_length, config.image_size, config.num_digits
     channels = _scalar(f.attrs.get("channels", 1))
     frame = (h, h, 3) if channels == 3 else (h, h)
@@ -142,9 +154,11 @@ def _expected_shapes(f, split: str, config: VideoMNISTConfig, n: int) -> dict[st
         "data": ((n * t, *frame), "uint8"),
         "idx": ((n,), "int64"),
         "labels": ((n,) if k == 1 else (n, k), "int64"),
-        "motion": ((n,), "int64"),
-        "position": ((n, t, k, 2), "float32"),
     }
+    if imported:  # frames only: no motion ground truth
+        return out
+    out["motion"] = ((n,), "int64")
+    out["position"] = ((n, t, k, 2), "float32")
     if config.rotation_range != 0:
         out["angle"] = ((n, t, k), "float32")
     if config.scale_range != (1.0, 1.0):
@@ -152,13 +166,14 @@ def _expected_shapes(f, split: str, config: VideoMNISTConfig, n: int) -> dict[st
     return out
 
 
-def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: VerifyReport) -> int | None:
+def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: VerifyReport,
+                           imported: bool = False) -> int | None:
     n = _scalar(f.attrs.get(f"{split}_videos", -1))
     if not isinstance(n, int) or n < 0:
         report.problems.append(f"attribute {split}_videos is {n!r}, expected a count of clips")
         return None
     bad = len(report.problems)
-    for name, (shape, dtype) in _expected_shapes(f, split, config, n).items():
+    for name, (shape, dtype) in _expected_shapes(f, split, config, n, imported).items():
         key = f"{split}_{name}"
         if key not in f:
             report.problems.append(f"dataset {key} is missing")
@@ -170,6 +185,13 @@ def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: Veri
             report.problems.append(f"dataset {key} has chunks {ds.chunks}, expected one clip ({config.sequence_length} frames) per chunk")
     if len(report.problems) > bad:
         return None
+    if imported:
+        idx = f[f"{split}_idx"][()]
+        if not np.array_equal(idx, np.arange(n, dtype=np.int64) * config.sequence_length):
+            report.problems.append(f"{split}_idx: clips do not start at frames 0, T, 2T, ... (T = {config.sequence_length})")
+        else:
+            report.checked.append(f"{split}: {n} clips, layout and start frames (imported: no classes)")
+        return n
     try:
         idx = f[f"{split}_idx"][()]
         labels = f[f"{split}_labels"][()]
@@ -202,7 +224,7 @@ def _check_checksums(f, split: str, config: VideoMNISTConfig, report: VerifyRepo
     t = config.sequence_length
     n = _scalar(f.attrs[f"{split}_videos"])
     lines: list[str] = []
-    for name in _expected_shapes(f, split, config, n):
+    for name in _expected_shapes(f, split, config, n, "imported_from" in f.attrs):
         ds = f[f"{split}_{name}"]
         per_clip = t if name == "data" else 1
         for start in range(0, n, _READ_BLOCK):
