@@ -142,4 +142,5 @@ def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams)
     sprites = bank.images[p.digit]  # (B, K, S, S)
     return render_fast(sprites, p.center, p.angle * (math.pi / 180), p.scale, config.image_size,
                        config.translation_only, max_scale=config.scale_range[1],
-                       max_angle=math.radians(config.rotation_range), composite=config.composite)
+                       max_angle=math.radians(config.rotation_range), composite=config.composite,
+                       integer_placement=config.placement == "integer")
