@@ -28,9 +28,11 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from videomnist_gpu.datamodule import VideoMNISTDataModule
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
 
 __all__ = ["RunSettings", "train", "load_videogpt", "sample_videos"]
@@ -64,6 +66,16 @@ def _quiet_lightning():
         finally:
             for logger in loggers:
                 logger.removeFilter(tip_filter)
+
+
+class _StopOnSignal(pl.Callback):
+    """Ctrl-C / SIGTERM stop training between batches (the handler only records the signal)."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        check_interrupt()
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        check_interrupt()
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,7 @@ def _trainer(settings: RunSettings, monitor: str) -> pl.Trainer:
         num_sanity_val_steps=0,
         default_root_dir=str(settings.output_dir),
         logger=logger,
-        callbacks=[checkpoint],
+        callbacks=[checkpoint, _StopOnSignal()],
         log_every_n_steps=min(50, settings.val_check_interval),
         enable_progress_bar=sys.stderr.isatty(),
         enable_model_summary=False,
@@ -143,9 +155,14 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     else:
         raise UsageError(f"train: unknown model {kind!r}. Valid: vqvae, videogpt")
     datamodule = _datamodule(settings, sequence_length, resolution, channels)
+    _check_before_writing(settings, sequence_length, resolution, channels)
     with _quiet_lightning():
-        trainer = _trainer(settings, monitor)
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+        try:
+            trainer = _trainer(settings, monitor)
+        except (ValueError, MisconfigurationException) as err:  # precision, accelerator
+            message = str(err).strip().splitlines()[0]
+            raise UsageError(f"{'--precision' if 'recision' in message else '--gpus'}: {message}") from None
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume, weights_only=True)
         if not trainer.interrupted:
             # ModelCheckpoint saves last.ckpt only at validation: when max_steps is not a multiple
             # of val_check_interval the final steps would be missing from it (and from --resume).
@@ -154,14 +171,36 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     return Path(best) if best else settings.output_dir / "checkpoints" / "last.ckpt"
 
 
+def _check_before_writing(settings: RunSettings, sequence_length: int, resolution: int, channels: int) -> None:
+    """Refuse what would fail inside `fit`, before the Trainer creates the run directory."""
+    available = torch.cuda.device_count()
+    if settings.gpus > available:
+        raise UsageError(f"--gpus: {settings.gpus} requested, but this machine has {available} CUDA device(s). "
+                         f"Valid: 0 (CPU){f' .. {available}' if available else ''}")
+    if settings.gpus > 0 and settings.data_path is None and settings.num_workers > 0:
+        raise UsageError(f"--num_workers: the stream synthesizes on the GPU and needs 0 workers "
+                         f"(CUDA cannot run in forked DataLoader workers), got {settings.num_workers}")
+    if settings.data_path is not None:
+        from videomnist_gpu.reader import HDF5VideoDataset
+
+        try:
+            HDF5VideoDataset(settings.data_path, sequence_length, train=True, resolution=resolution,
+                             channels=channels)
+        except VideoMNISTError as err:  # not a file, not HDF5, wrong layout or shape: the user's pick
+            raise UsageError(f"--data_path: {err}") from None
+
+
 def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> VideoGPT:
     """A trained VideoGPT from its checkpoint (weights_only load), in eval mode on `device`."""
     if not Path(path).is_file():
         raise UsageError(f"--ckpt: no such checkpoint {str(path)!r}")
     try:
         model = VideoGPT.load_from_checkpoint(str(path), map_location=device, weights_only=True)
-    except (KeyError, RuntimeError, TypeError) as err:
-        raise UsageError(f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint ({err.__class__.__name__})") from None
+    except UsageError:
+        raise
+    except Exception:  # a VQ-VAE checkpoint, another torch file or no torch file at all
+        raise UsageError(f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint; give best.ckpt or last.ckpt "
+                         "from a train-videogpt run") from None
     return model.eval()
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.stats import format_stats
 
 __all__ = [
@@ -716,6 +717,7 @@ def write_samples(
 
     written: list[Path] = []
     for p, job in plan:
+        check_interrupt()  # a safe point: every file so far is complete
         kind = job[0]
         if kind == "clip":
             _, i, f = job

@@ -15,6 +15,7 @@ from pathlib import Path
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.interrupt import removed_on_failure
 from videomnist_gpu.synthesizer import parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
@@ -119,23 +120,23 @@ def run(args: argparse.Namespace) -> int:
     samples_dir = output.parent / "samples"
     if args.create_samples and samples_dir.exists() and any(samples_dir.iterdir()) and not args.overwrite:
         raise UsageError(f"samples: {str(samples_dir)!r} is not empty; pass --overwrite to replace its files")
-    output = check_output_path(output, overwrite=args.overwrite)
-    _check_free_space(output.parent, estimate_bytes(plan))
+    with removed_on_failure(output.parent, samples_dir):
+        output = check_output_path(output, overwrite=args.overwrite)
+        _check_free_space(output.parent, estimate_bytes(plan))
+        verbose = args.log_progress or args.verbose or args.debug
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
+        path = export_dataset(
+            output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
+            compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
+            keep_partial=args.keep_partial, log=log,
+        )
+        counts = plan.counts
+        print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
+              f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
+        if args.create_samples:
+            from videomnist_gpu.samples import visualize_hdf5
 
-    verbose = args.log_progress or bool(getattr(args, "debug", False))
-    log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
-    path = export_dataset(
-        output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
-        compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
-        keep_partial=args.keep_partial, log=log,
-    )
-    counts = plan.counts
-    print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
-          f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
-    if args.create_samples:
-        from videomnist_gpu.samples import visualize_hdf5
-
-        written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
-                                 overwrite=args.overwrite)
-        print(f"wrote {len(written)} sample files into {samples_dir}")
+            written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
+                                     overwrite=args.overwrite)
+            print(f"wrote {len(written)} sample files into {samples_dir}")
     return 0

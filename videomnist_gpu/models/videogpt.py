@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models.transformer import Transformer
 from videomnist_gpu.models.vqvae import VQVAE, _log_videos, load_vqvae
 
@@ -237,6 +238,7 @@ class VideoGPT(pl.LightningModule):
                 hidden = self.transformer(self._inputs(tokens, labels, i + 1))[:, -1:]  # (n, 1, D)
             logits = self.head(hidden[:, 0])  # (n, n_codes)
             tokens[:, i] = _draw(logits, temperature, top_k, generator)
+            check_interrupt()  # Ctrl-C stops a long sampling between tokens
         self.train(was_training)
         return tokens.view(n, *self.latent_shape)
 

@@ -311,9 +311,17 @@ def load_vqvae(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     """
     if not os.path.isfile(path):
         raise UsageError(f"vqvae_ckpt: no such file {os.fspath(path)!r}.")
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception:  # not a torch file at all (pickle, zip or unpickling errors)
+        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a checkpoint; give a VQ-VAE checkpoint "
+                         "from train-vqvae.") from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
         raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a Lightning VQVAE checkpoint.")
-    vqvae = VQVAE(**checkpoint["hyper_parameters"])
+    if "vqvae_hparams" in hparams:
+        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is a VideoGPT checkpoint; give the VQ-VAE checkpoint "
+                         "from train-vqvae.")
+    vqvae = VQVAE(**hparams)
     vqvae.load_state_dict(checkpoint["state_dict"])
     return vqvae
