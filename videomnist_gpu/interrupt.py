@@ -29,7 +29,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from videomnist_gpu.errors import VideoMNISTError
 
@@ -115,15 +115,17 @@ def _first_missing(path: Path) -> Path | None:
 
 
 @contextlib.contextmanager
-def removed_on_failure(*directories: str | os.PathLike) -> Iterator[None]:
+def removed_on_failure(*directories: str | os.PathLike, keep: Callable[[], bool] | None = None) -> Iterator[None]:
     """Remove, on any exception, the directories (and missing parents) that did not exist on entry.
 
     Directories that existed are left alone: the writers inside clean up their own files.
+    `keep()`, when given and true at failure time, keeps everything (e.g. a finished checkpoint).
     """
     created = [m for m in (_first_missing(Path(d).expanduser().absolute()) for d in directories) if m is not None]
     try:
         yield
     except BaseException:
-        for path in created:
-            shutil.rmtree(path, ignore_errors=True)
+        if keep is None or not keep():
+            for path in created:
+                shutil.rmtree(path, ignore_errors=True)
         raise

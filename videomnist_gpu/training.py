@@ -145,7 +145,10 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     elif kind == "videogpt":
         if not preset.get("vqvae_ckpt"):
             raise UsageError("--vqvae: train-videogpt needs the VQ-VAE checkpoint to model")
-        model = VideoGPT(**{**model_kwargs(VideoGPT, preset), "max_steps": settings.max_steps})
+        try:
+            model = VideoGPT(**{**model_kwargs(VideoGPT, preset), "max_steps": settings.max_steps})
+        except UsageError as err:  # the library names its argument vqvae_ckpt; the command line --vqvae
+            raise UsageError(str(err).replace("vqvae_ckpt:", "--vqvae:", 1)) from None
         vq = model.vqvae.hparams
         channels, monitor = vq.in_channels, "val/loss"
         sequence_length, resolution = vq.sequence_length, vq.resolution
@@ -194,13 +197,20 @@ def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> Video
     """A trained VideoGPT from its checkpoint (weights_only load), in eval mode on `device`."""
     if not Path(path).is_file():
         raise UsageError(f"--ckpt: no such checkpoint {str(path)!r}")
+    wrong = f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint; give best.ckpt or last.ckpt from a train-videogpt run"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not a torch file at all (zip, pickle or unpickling errors)
+        raise UsageError(wrong) from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "vqvae_hparams" not in hparams:
+        if isinstance(hparams, dict) and "n_codes" in hparams:
+            wrong = wrong.replace("is not a VideoGPT checkpoint", "is a VQ-VAE checkpoint, not a VideoGPT one")
+        raise UsageError(wrong)
     try:
         model = VideoGPT.load_from_checkpoint(str(path), map_location=device, weights_only=True)
-    except UsageError:
-        raise
-    except Exception:  # a VQ-VAE checkpoint, another torch file or no torch file at all
-        raise UsageError(f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint; give best.ckpt or last.ckpt "
-                         "from a train-videogpt run") from None
+    except (KeyError, RuntimeError, TypeError, ValueError):  # hyperparameters or weights that do not fit
+        raise UsageError(wrong) from None
     return model.eval()
 
 
@@ -218,11 +228,19 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
         videos = model.sample(n, labels=label_tensor, temperature=temperature, top_k=top_k,
                               generator=generator)  # (n, C, T, H, W)
     output.parent.mkdir(parents=True, exist_ok=True)
-    written = [save_videos(videos, output.with_suffix(".gif"), fps=fps),
-               save_videos(videos, output.with_suffix(".mp4"), fps=fps)]
-    array = to_uint8_video(videos)  # (n, T, H, W)
-    partial = output.with_suffix(".npy.partial")
-    with open(partial, "wb") as f:
-        np.save(f, array)
-    partial.replace(output.with_suffix(".npy"))
+    written: list[Path] = []
+    try:  # all three files or none
+        for suffix in (".gif", ".mp4"):
+            written.append(save_videos(videos, output.with_suffix(suffix), fps=fps))
+            check_interrupt()
+        array = to_uint8_video(videos)  # (n, T, H, W)
+        partial = output.with_suffix(".npy.partial")
+        with open(partial, "wb") as f:
+            np.save(f, array)
+        partial.replace(output.with_suffix(".npy"))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        output.with_suffix(".npy.partial").unlink(missing_ok=True)
+        raise
     return written + [output.with_suffix(".npy")]

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from videomnist_gpu.cli.flags import add_flag
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,16 +18,14 @@ def add_parser(subparsers) -> None:
                     "and naive full-canvas grid_sample measured in the same run. Prints a markdown "
                     "table; read the ratios (the machine's load moves absolute numbers).",
     )
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="torch threads (default: torch's; use 1 on a loaded CPU)")
-    p.add_argument("--quick", action="store_true",
-                   help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
-    p.add_argument("--repeats", type=int, default=None, metavar="N",
-                   help="repeats per measurement, median reported (default 5; 3 with --quick)")
-    p.add_argument("--max_memory_gb", "--max-memory-gb", dest="max_memory_gb", type=float, default=2.0,
-                   metavar="GB", help="CPU only: cap each case's batch so it fits (default 2)")
-    p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    add_flag(p, "device", help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
+    add_flag(p, "threads", type=int, metavar="N", help="torch threads (default: torch's; use 1 on a loaded CPU)")
+    add_flag(p, "quick", action="store_true",
+             help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
+    add_flag(p, "repeats", type=int, metavar="N", help="repeats per measurement, median reported (default 5; 3 with --quick)")
+    add_flag(p, "max_memory_gb", type=float, default=2.0, metavar="GB",
+             help="CPU only: cap each case's batch so it fits (default 2)")
+    add_flag(p, "json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=run)
 
 
