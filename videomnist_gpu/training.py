@@ -52,20 +52,27 @@ class _DropLitLoggerTip(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_lightning():
-    """Hide two messages Lightning prints on every run: the LeafSpec FutureWarning and the
-    litlogger tip. Only these two; every other warning and log line still shows."""
+def _quiet_lightning(verbose: bool = False):
+    """Hide what Lightning prints on every run that a user cannot act on: the LeafSpec
+    FutureWarning, the litlogger tip and, unless `verbose`, its INFO banner ("GPU available: ...",
+    "`Trainer.fit` stopped: ..."). Warnings and errors still show."""
     tip_filter = _DropLitLoggerTip()
     loggers = [logging.getLogger(name) for name in _RANK_ZERO_LOGGERS]
+    banners = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in banners]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=re.escape(_LEAFSPEC_WARNING), category=FutureWarning)
         for logger in loggers:
             logger.addFilter(tip_filter)
+        for logger in banners:
+            logger.setLevel(logging.INFO if verbose else logging.WARNING)
         try:
             yield
         finally:
             for logger in loggers:
                 logger.removeFilter(tip_filter)
+            for logger, level in zip(banners, levels):
+                logger.setLevel(level)
 
 
 class _StopOnSignal(pl.Callback):
@@ -130,10 +137,12 @@ def _datamodule(settings: RunSettings, sequence_length: int, resolution: int, ch
                                 channels=channels, data_path=settings.data_path, val_clips=settings.val_clips)
 
 
-def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str | None = None) -> Path:
+def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str | None = None,
+          verbose: bool = False) -> Path:
     """Fit a `vqvae` or `videogpt` and return the best checkpoint's path.
 
-    `preset` holds the model hyperparameters (and, for VideoGPT, `vqvae_ckpt`).
+    `preset` holds the model hyperparameters (and, for VideoGPT, `vqvae_ckpt`); `verbose` lets
+    Lightning's INFO lines through.
     """
     if resume is not None and not Path(resume).is_file():
         raise UsageError(f"--resume: no such checkpoint {resume!r}")
@@ -159,7 +168,7 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
         raise UsageError(f"train: unknown model {kind!r}. Valid: vqvae, videogpt")
     datamodule = _datamodule(settings, sequence_length, resolution, channels)
     _check_before_writing(settings, sequence_length, resolution, channels)
-    with _quiet_lightning():
+    with _quiet_lightning(verbose):
         try:
             trainer = _trainer(settings, monitor)
         except (ValueError, MisconfigurationException) as err:  # precision, accelerator
@@ -169,7 +178,7 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
         if not trainer.interrupted:
             # ModelCheckpoint saves last.ckpt only at validation: when max_steps is not a multiple
             # of val_check_interval the final steps would be missing from it (and from --resume).
-            trainer.save_checkpoint(settings.output_dir / "checkpoints" / "last.ckpt")
+            trainer.save_checkpoint(settings.output_dir / "checkpoints" / "last.ckpt", weights_only=False)
     best = trainer.checkpoint_callback.best_model_path
     return Path(best) if best else settings.output_dir / "checkpoints" / "last.ckpt"
 

@@ -65,13 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_output(verbose: bool) -> None:
-    """Quiet by default: library notices once, warnings only with --verbose."""
-    logging.basicConfig(format="%(message)s", level=logging.INFO if verbose else logging.WARNING)
-    if not verbose:
-        import warnings
+    """Quiet by default: no warnings a user cannot act on (library FutureWarnings, Lightning's
+    hints); `--verbose` shows them, and our INFO log lines. (Lightning's own INFO banner is
+    silenced around training, see `training.train`.)"""
+    import warnings
 
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"lightning\..*")
+    if verbose:
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("videomnist_gpu").setLevel(logging.INFO)
+        return
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"lightning\.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -139,7 +139,7 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         with removed_on_failure(out, out / "logs", checkpoints, out / "videos", keep=has_checkpoint):
-            best = train(args.kind, preset, settings, resume=args.resume)
+            best = train(args.kind, preset, settings, resume=args.resume, verbose=args.verbose)
     except Interrupted as err:
         if not has_checkpoint():
             raise
