@@ -11,8 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from pathlib import Path
 
-PRELOAD = ["torch", "h5py", "videomnist_gpu.cli", "videomnist_gpu.export", "videomnist_gpu.synthesizer", "cli_child"]
+# pytest too: multiprocessing re-imports the parent's main module (pytest's) in every child
+PRELOAD = ["torch", "h5py", "pytest", "lightning.pytorch", "videomnist_gpu.cli", "videomnist_gpu.export",
+           "videomnist_gpu.synthesizer", "videomnist_gpu.training", "cli_child"]
 
 
 def _warm() -> None:
@@ -43,3 +46,22 @@ def run_cli(argv: list[str], stderr, env: dict[str, str]) -> None:
     os.dup2(devnull, 1)
     os.dup2(stderr.fileno(), 2)
     sys.exit(main(argv))
+
+
+def tiny_checkpoints(directory: Path) -> dict[str, Path]:
+    """Lightning-format checkpoints of a tiny VQ-VAE and VideoGPTs, written without a Trainer."""
+    import lightning
+    import torch
+
+    from videomnist_gpu.models import VQVAE, VideoGPT
+
+    def save(model, path: Path) -> Path:
+        torch.save({"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict(),
+                    "pytorch-lightning_version": lightning.__version__}, path)
+        return path
+
+    vq = VQVAE(embedding_dim=8, n_codes=16, n_hiddens=8, n_res_layers=1, downsample=(1, 4, 4),
+               sequence_length=4, resolution=32)
+    return {"vq": save(vq, directory / "vq.ckpt"),
+            "gpt": save(VideoGPT(vqvae=vq, hidden_dim=16, heads=2, layers=1, class_cond=True), directory / "gpt.ckpt"),
+            "gpt_uncond": save(VideoGPT(vqvae=vq, hidden_dim=16, heads=2, layers=1), directory / "gpt_uncond.ckpt")}

@@ -13,19 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import lightning
 import pytest
-import torch
 
+from cli_child import tiny_checkpoints
 from videomnist_gpu.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _save(model, path: Path) -> None:
-    """A Lightning-format checkpoint without a Trainer (hyperparameters + weights)."""
-    torch.save({"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict(),
-                "pytorch-lightning_version": lightning.__version__}, path)
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +26,11 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     """Files to be wrong about: a tiny export, VQ-VAE and VideoGPT checkpoints, text, binary."""
     from videomnist_gpu import VideoMNISTConfig
     from videomnist_gpu.export import export_dataset
-    from videomnist_gpu.models import VQVAE, VideoGPT
 
     d = tmp_path_factory.mktemp("inputs")
     export_dataset(d / "tiny.h5", VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32),
                    videos_per_digit=1, test_videos_per_digit=1, device="cpu", progress=False)
-    vq = VQVAE(embedding_dim=8, n_codes=16, n_hiddens=8, n_res_layers=1, downsample=(1, 4, 4),
-               sequence_length=4, resolution=32)
-    _save(vq, d / "vq.ckpt")
-    _save(VideoGPT(vqvae=vq, hidden_dim=16, heads=2, layers=1, class_cond=True), d / "gpt.ckpt")
-    _save(VideoGPT(vqvae=vq, hidden_dim=16, heads=2, layers=1), d / "gpt_uncond.ckpt")
+    tiny_checkpoints(d)
     (d / "notes.txt").write_text("my notes\n")
     (d / "blob.bin").write_bytes(bytes(range(256)) * 4)
     (d / "list.yaml").write_text("- a\n- b\n")

@@ -32,7 +32,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from videomnist_gpu.datamodule import VideoMNISTDataModule
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
 
 __all__ = ["RunSettings", "train", "load_videogpt", "sample_videos"]
@@ -79,6 +79,7 @@ class _StopOnSignal(pl.Callback):
     """Ctrl-C / SIGTERM stop training between batches (the handler only records the signal)."""
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        hold_for_test(f"train_step_{trainer.global_step}")
         check_interrupt()
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
@@ -241,6 +242,7 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
     try:  # all three files or none
         for suffix in (".gif", ".mp4"):
             written.append(save_videos(videos, output.with_suffix(suffix), fps=fps))
+            hold_for_test(f"sample_wrote_{suffix[1:]}")
             check_interrupt()
         array = to_uint8_video(videos)  # (n, T, H, W)
         partial = output.with_suffix(".npy.partial")

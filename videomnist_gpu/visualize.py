@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.stats import format_stats
 
 __all__ = [
@@ -717,6 +717,7 @@ def write_samples(
 
     written: list[Path] = []
     for p, job in plan:
+        hold_for_test("write_samples")
         check_interrupt()  # a safe point: every file so far is complete
         kind = job[0]
         if kind == "clip":

@@ -10,6 +10,7 @@ import argparse
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.interrupt import removed_on_failure
 from videomnist_gpu.keyed_random import SPLITS
 from videomnist_gpu.visualize import VIDEO_FORMATS
 
@@ -55,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
     common = dict(split=args.split, formats=args.formats, num_samples=args.num_samples,
                   create_comparison=args.create_comparison, num_per_class=args.num_per_class,
                   fps=fps, seed=args.seed, overwrite=args.overwrite)
-    if args.hdf5_path is not None:
-        written = visualize_hdf5(args.hdf5_path, args.output_dir, **common)
-    else:
-        written = visualize_config(_load_config(args.config), args.output_dir, device=args.device, **common)
+    with removed_on_failure(args.output_dir):
+        if args.hdf5_path is not None:
+            written = visualize_hdf5(args.hdf5_path, args.output_dir, **common)
+        else:
+            written = visualize_config(_load_config(args.config), args.output_dir, device=args.device, **common)
     print(f"wrote {len(written)} files to {args.output_dir}")
     return 0
 
