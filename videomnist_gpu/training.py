@@ -226,13 +226,15 @@ def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> Video
 
 def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Path, seed: int = 0,
                   temperature: float = 1.0, top_k: int | None = None, fps: int = 4) -> list[Path]:
-    """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids) and `OUTPUT.npy` (uint8).
+    """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids, each clip captioned with its
+    digit class when the model is class-conditional) and `OUTPUT.npy` (uint8).
 
     The `.npy` holds uint8 `(n, T, H, W)` (first channel), the same layout as `Clips.video`.
     """
     from videomnist_gpu.visualize import save_videos, to_uint8_video
 
-    label_tensor = None if labels is None else torch.tensor(labels, dtype=torch.int64, device=model.device)
+    label_tensor = model._check_labels(n, labels)  # (n,) given or default classes; None without class_cond
+    captions = None if label_tensor is None else [f"digit {c}" for c in label_tensor.tolist()]
     generator = torch.Generator(device=model.device).manual_seed(seed)
     with torch.no_grad():
         videos = model.sample(n, labels=label_tensor, temperature=temperature, top_k=top_k,
@@ -241,7 +243,7 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
     written: list[Path] = []
     try:  # all three files or none
         for suffix in (".gif", ".mp4"):
-            written.append(save_videos(videos, output.with_suffix(suffix), fps=fps))
+            written.append(save_videos(videos, output.with_suffix(suffix), fps=fps, captions=captions))
             hold_for_test(f"sample_wrote_{suffix[1:]}")
             check_interrupt()
         array = to_uint8_video(videos)  # (n, T, H, W)

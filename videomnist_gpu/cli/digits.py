@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from videomnist_gpu.cli.flags import add_flag
-from videomnist_gpu.digits import default_data_root, download_mnist, load_digit_bank
+from videomnist_gpu.digits import download_mnist, load_digit_bank
 
 
 def add_parser(subparsers) -> None:
@@ -15,12 +15,12 @@ def add_parser(subparsers) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(parser))
 
     download = actions.add_parser("download", help="download full MNIST into --root (needs network)")
-    add_flag(download, "root", metavar="DIR", help=f"data root (default: {default_data_root()})")
+    add_flag(download, "root", metavar="DIR", help="data root (default: $VIDEOMNIST_DATA, else ~/.cache/videomnist)")
     download.set_defaults(run=_download)
 
     info = actions.add_parser("info", help="print a source's name, digit counts and fingerprint")
     add_flag(info, "digits", default="auto", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to IDX files")
-    add_flag(info, "root", metavar="DIR", help=f"data root (default: {default_data_root()})")
+    add_flag(info, "root", metavar="DIR", help="data root (default: $VIDEOMNIST_DATA, else ~/.cache/videomnist)")
     info.set_defaults(run=_info)
 
 

@@ -156,7 +156,10 @@ class VideoGPT(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
-        self.log_videos("val/samples", self.sample(self.n_logged_videos))
+        n = self.n_logged_videos
+        labels = self._check_labels(n, None)  # (n,) the default classes, or None without class_cond
+        captions = None if labels is None else [f"digit {c}" for c in labels.tolist()]
+        _log_videos(self, "val/samples", self.sample(n, labels=labels), captions=captions)
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
         """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""
