@@ -98,6 +98,9 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["bench", "--threads", "0"], 2, "threads"),
     (["bench", "--json", "/nonexistent/dir/x.json"], 2, "json"),
     (["bogus"], 2, "invalid choice: 'bogus'"),
+    # the subcommands being added beside this work: "invalid choice" until they exist, then their own error
+    (["evaluate", "--bogus"], 2, "evaluate"),
+    (["import-moving-mnist", "--bogus"], 2, "import-moving-mnist"),
 ]
 
 

@@ -9,7 +9,6 @@ that found these problems): one digit-source notice, no Lightning banner, no wei
 from __future__ import annotations
 
 import filecmp
-import importlib.util
 import os
 import shutil
 import subprocess

@@ -18,7 +18,7 @@ import traceback
 
 from videomnist_gpu import __version__
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.interrupt import Interrupted, check_interrupt, interruptible
+from videomnist_gpu.interrupt import check_interrupt, interruptible
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -82,12 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        _configure_output(args.verbose)
+        if not getattr(args, "records_signals", True):  # a command without safe points
+            return args.run(args)
         with interruptible():
-            args = build_parser().parse_args(argv)
-            if args.command is None:
-                build_parser().print_help()
-                return 0
-            _configure_output(args.verbose)
             code = args.run(args)
             check_interrupt()  # a signal after the last safe point still ends in 128 + signal
             return code
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:  # outside `interruptible` (a non-main thread) only
+    except KeyboardInterrupt:  # outside `interruptible`: `digits download`, or a non-main thread
         print("error: interrupted by SIGINT", file=sys.stderr)
         return 130
     except Exception as err:  # a bug or an unexpected library failure: one line, exit 1

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from videomnist_gpu.bench import markdown_report, results_to_json, run_benchmark
     from videomnist_gpu.synthesizer import parse_device
     from videomnist_gpu.errors import UsageError
+    from videomnist_gpu.interrupt import check_interrupt
 
     device = parse_device(args.device)
     if args.threads is not None and args.threads < 1:
@@ -43,9 +44,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"max_memory_gb: must be > 0, got {args.max_memory_gb}")
     if args.json is not None and not Path(args.json).parent.is_dir():
         raise UsageError(f"json: directory {str(Path(args.json).parent)!r} does not exist")
+    def log(line: str) -> None:  # after every measurement: print it, then a safe point for Ctrl-C
+        print(line, file=sys.stderr, flush=True)
+        check_interrupt()
+
     results = run_benchmark(device=device, quick=args.quick, repeats=args.repeats, threads=args.threads,
-                            max_memory_gb=args.max_memory_gb,
-                            log=lambda line: print(line, file=sys.stderr, flush=True))
+                            max_memory_gb=args.max_memory_gb, log=log)
     print(markdown_report(results), end="")
     if args.json is not None:
         path = Path(args.json)

@@ -16,7 +16,8 @@ def add_parser(subparsers) -> None:
 
     download = actions.add_parser("download", help="download full MNIST into --root (needs network)")
     add_flag(download, "root", metavar="DIR", help="data root (default: $VIDEOMNIST_DATA, else ~/.cache/videomnist)")
-    download.set_defaults(run=_download)
+    # a network download has no safe points: Ctrl-C acts at once (KeyboardInterrupt), as usual
+    download.set_defaults(run=_download, records_signals=False)
 
     info = actions.add_parser("info", help="print a source's name, digit counts and fingerprint")
     add_flag(info, "digits", default="auto", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to IDX files")
