@@ -283,7 +283,7 @@ BAD = [
     ("unknown-config-key", ["--config", "YAML:image_sz: 64\n"], 2, "unknown key 'image_sz'"),
     ("yaml-not-a-mapping", ["--config", "YAML:- 1\n- 2\n"], 2, "must hold a mapping"),
     ("yaml-bad-value", ["--config", "YAML:fps: 0\n"], 2, "fps: must be >= 1"),
-    ("missing-config-file", ["--config", "TMP/nope.yaml"], 2, "cannot read"),
+    ("missing-config-file", ["--config", "TMP/nope.yaml"], 2, "no such file or preset"),
 ]
 
 
