@@ -19,9 +19,9 @@ GLOBAL = {"help", "debug", "verbose"}  # listed once, not under every subcommand
 
 
 def _usage(action: argparse.Action) -> str:
-    names = [o for o in action.option_strings if not (o.startswith("--") and "-" in o[2:] and
-                                                       o.replace("-", "_")[2:] in
-                                                       [p.lstrip("-") for p in action.option_strings])]
+    spelled = {o[2:] for o in action.option_strings}
+    # every flag also takes dashes (`--output-dir`): list the underscore spelling only
+    names = [o for o in action.option_strings if "-" not in o[2:] or o[2:].replace("-", "_") not in spelled]
     if not action.option_strings:
         return f"`{action.metavar or action.dest}`"
     if action.nargs == 0:
