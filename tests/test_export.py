@@ -273,7 +273,7 @@ BAD = [
     ("bad-speed", ["--speed_range", "0", "2"], 2, "speed_range"),
     ("bad-digit-source", ["--digits", "TMP/no-such-folder"], 2, "digits: unknown source"),
     ("bad-device", ["--device", "gpu7"], 2, "device"),
-    ("bad-sample-format", ["--create_samples", "--sample_formats", "avi"], 2, "sample_formats"),
+    ("bad-sample-format", ["--create_samples", "--sample_formats", "avi"], 2, "formats: unknown format 'avi'"),
     ("negative-num-samples", ["--create_samples", "--num_samples", "-1"], 2, "num_samples"),
     ("unknown-flag", ["--frobnicate"], 2, "unrecognized arguments"),
     ("output-is-directory", ["--output_file", "TMP"], 2, "is a directory"),
@@ -283,7 +283,7 @@ BAD = [
     ("unknown-config-key", ["--config", "YAML:image_sz: 64\n"], 2, "unknown key 'image_sz'"),
     ("yaml-not-a-mapping", ["--config", "YAML:- 1\n- 2\n"], 2, "must hold a mapping"),
     ("yaml-bad-value", ["--config", "YAML:fps: 0\n"], 2, "fps: must be >= 1"),
-    ("missing-config-file", ["--config", "TMP/nope.yaml"], 2, "cannot read"),
+    ("missing-config-file", ["--config", "TMP/nope.yaml"], 2, "no such file or preset"),
 ]
 
 

@@ -224,14 +224,14 @@ def _motion_out_of_range(tmp: Path) -> Path:
 
 @pytest.mark.parametrize("case, make_args, code, needle", [
     ("missing file", lambda t: ["--hdf5_path", str(t / "nope.h5")], 2, "does not exist"),
-    ("not hdf5", lambda t: ["--hdf5_path", str(_not_hdf5(t))], 1, "is not an HDF5 file"),
+    ("not hdf5", lambda t: ["--hdf5_path", str(_not_hdf5(t))], 2, "is not an HDF5 file"),
     ("wrong layout", lambda t: ["--hdf5_path", str(_bad_layout(t))], 2, "no dataset train_data"),
     ("motion out of range", lambda t: ["--hdf5_path", str(_motion_out_of_range(t))], 2, "train_motion holds"),
     ("bad format", lambda t: ["--hdf5_path", str(t / "x.h5"), "--formats", "avi"], 2, "invalid choice: 'avi'"),
     ("bad split", lambda t: ["--hdf5_path", str(t / "x.h5"), "--split", "val"], 2, "invalid choice: 'val'"),
     ("both sources", lambda t: ["--hdf5_path", str(t / "x.h5"), "--config", str(t / "c.yaml")], 2, "exactly one"),
     ("neither source", lambda t: [], 2, "exactly one"),
-    ("missing config", lambda t: ["--config", str(t / "c.yaml")], 2, "--config: config: cannot read"),
+    ("missing config", lambda t: ["--config", str(t / "c.yaml")], 2, "--config: no such file or preset"),
     ("bad config key", lambda t: ["--config", str(_yaml(t, "zoom: 3\n"))], 2, "unknown key 'zoom'"),
     ("bad num_samples", lambda t: ["--config", str(_yaml(t, "")), "--num_samples", "-1"], 2, "num_samples"),
     ("bad device", lambda t: ["--config", str(_yaml(t, "")), "--device", "nodevice"], 2, "device"),

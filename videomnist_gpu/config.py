@@ -205,6 +205,8 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
         text = path.read_text()
     except OSError as err:
         raise ValueError(f"config: cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"config: {path} is not a text (YAML) file") from None
     try:
         values = yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -34,7 +34,7 @@ import os
 import shutil
 import signal
 import sys
-import threading
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -46,6 +46,7 @@ from videomnist_gpu import __version__
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
 from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
 
 __all__ = [
@@ -67,14 +68,6 @@ COMPRESSIONS = ("none", "gzip", "lzf")
 SPLIT_NAMES = ("train", "test")
 _FREE_SPACE_SLACK = 1.05  # HDF5 metadata and checksums on top of the raw bytes
 _FREE_SPACE_MARGIN = 16 * 2**20
-
-
-class Interrupted(VideoMNISTError):
-    """The export was stopped by a signal (Ctrl-C or SIGTERM)."""
-
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + signum
 
 
 @dataclass(frozen=True)
@@ -161,9 +154,18 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, create_p
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise UsageError(f"output_file: cannot create directory {str(parent)!r}: {err.strerror or err}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_file_in(parent):
         raise UsageError(f"output_file: directory {str(parent)!r} is not writable")
     return path
+
+
+def _can_create_file_in(directory: Path) -> bool:
+    """Create and remove a probe file: `os.access` says yes to root even on /proc."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".videomnist-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def _check_free_space(directory: Path, need: int) -> None:
@@ -173,26 +175,6 @@ def _check_free_space(directory: Path, need: int) -> None:
             f"not enough free space in {str(directory)!r}: the export needs about {need / 2**20:.0f} MiB "
             f"(+{_FREE_SPACE_MARGIN // 2**20} MiB margin), {free / 2**20:.0f} MiB free"
         )
-
-
-@contextlib.contextmanager
-def _signals_raise():
-    """Turn SIGTERM (and SIGINT) into `Interrupted` while exporting, in the main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Interrupted(f"interrupted by {signal.Signals(signum).name}", signum)
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _datasets(plan: ExportPlan) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], np.dtype]]:
@@ -349,7 +331,7 @@ def export_dataset(
     sink: _GuardedFile | None = None
     f = None
     try:
-        with _signals_raise():
+        with interruptible():
             if partial.exists():
                 partial.unlink()  # a leftover from a killed run
             sink = _GuardedFile(partial)
@@ -363,6 +345,7 @@ def export_dataset(
                     for start in range(0, n, plan.batch_size):
                         stop = min(n, start + plan.batch_size)
                         clips = synth.render(torch.arange(start, stop, dtype=torch.int64), split)
+                        hold_for_test(f"{split}_batch_{start // plan.batch_size}")
                         arrays = _clip_arrays(clips, plan)
                         for name, ds in datasets.items():
                             if name == "data":
@@ -374,10 +357,13 @@ def export_dataset(
                         bar.update(stop - start)
                         if log is not None:
                             log(f"wrote {split} clips {start}..{stop - 1} ({done}/{total}) to {partial}")
+                        check_interrupt()  # a safe point: the batch is written
+            hold_for_test("final_flush")
             f.close()
             sink.close(fsync=True)
-            os.replace(partial, path)
-            _fsync_dir(path.parent)
+            check_interrupt()  # the last safe point: the file is complete, the rename commits it
+        os.replace(partial, path)
+        _fsync_dir(path.parent)
     except BaseException as err:
         failure = sink.error if sink is not None and sink.error is not None else err
         _abandon(f, sink)

@@ -45,10 +45,10 @@ def open_hdf5(path: str | os.PathLike, what: str = "data file"):
     if path.is_dir():
         raise UsageError(f"{what} {str(path)!r} is a directory, not an HDF5 file")
     if path.stat().st_size == 0:
-        raise VideoMNISTError(f"{what} {str(path)!r} is empty (0 bytes)")
+        raise UsageError(f"{what} {str(path)!r} is empty (0 bytes), not an HDF5 file")
     try:
         if not h5py.is_hdf5(path):
-            raise VideoMNISTError(f"{what} {str(path)!r} is not an HDF5 file")
+            raise UsageError(f"{what} {str(path)!r} is not an HDF5 file")
         return h5py.File(path, "r")
     except OSError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -41,6 +41,7 @@ import torch
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.reader import open_hdf5
 from videomnist_gpu.stats import StatsAccumulator, format_stats
@@ -330,6 +331,7 @@ def hdf5_stats(path: str | os.PathLike, split: str = "train", chunk_clips: int =
         acc = StatsAccumulator(info.motion_names if info.has_motion else (), margin=info.margin,
                                n_classes=info.n_classes)
         for a in range(0, info.num_videos, chunk_clips):
+            check_interrupt()  # Ctrl-C stops the statistics of a large file between chunks
             b = min(a + chunk_clips, info.num_videos)
             try:
                 video, labels, motions = _read_block(f, info, a, b)

@@ -28,9 +28,11 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from videomnist_gpu.datamodule import VideoMNISTDataModule
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
 
 __all__ = ["RunSettings", "train", "load_videogpt", "sample_videos"]
@@ -50,20 +52,38 @@ class _DropLitLoggerTip(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_lightning():
-    """Hide two messages Lightning prints on every run: the LeafSpec FutureWarning and the
-    litlogger tip. Only these two; every other warning and log line still shows."""
+def _quiet_lightning(verbose: bool = False):
+    """Hide what Lightning prints on every run that a user cannot act on: the LeafSpec
+    FutureWarning, the litlogger tip and, unless `verbose`, its INFO banner ("GPU available: ...",
+    "`Trainer.fit` stopped: ..."). Warnings and errors still show."""
     tip_filter = _DropLitLoggerTip()
     loggers = [logging.getLogger(name) for name in _RANK_ZERO_LOGGERS]
+    banners = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in banners]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=re.escape(_LEAFSPEC_WARNING), category=FutureWarning)
         for logger in loggers:
             logger.addFilter(tip_filter)
+        for logger in banners:
+            logger.setLevel(logging.INFO if verbose else logging.WARNING)
         try:
             yield
         finally:
             for logger in loggers:
                 logger.removeFilter(tip_filter)
+            for logger, level in zip(banners, levels):
+                logger.setLevel(level)
+
+
+class _StopOnSignal(pl.Callback):
+    """Ctrl-C / SIGTERM stop training between batches (the handler only records the signal)."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        hold_for_test(f"train_step_{trainer.global_step}")
+        check_interrupt()
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        check_interrupt()
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,7 @@ def _trainer(settings: RunSettings, monitor: str) -> pl.Trainer:
         num_sanity_val_steps=0,
         default_root_dir=str(settings.output_dir),
         logger=logger,
-        callbacks=[checkpoint],
+        callbacks=[checkpoint, _StopOnSignal()],
         log_every_n_steps=min(50, settings.val_check_interval),
         enable_progress_bar=sys.stderr.isatty(),
         enable_model_summary=False,
@@ -118,10 +138,12 @@ def _datamodule(settings: RunSettings, sequence_length: int, resolution: int, ch
                                 channels=channels, data_path=settings.data_path, val_clips=settings.val_clips)
 
 
-def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str | None = None) -> Path:
+def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str | None = None,
+          verbose: bool = False) -> Path:
     """Fit a `vqvae` or `videogpt` and return the best checkpoint's path.
 
-    `preset` holds the model hyperparameters (and, for VideoGPT, `vqvae_ckpt`).
+    `preset` holds the model hyperparameters (and, for VideoGPT, `vqvae_ckpt`); `verbose` lets
+    Lightning's INFO lines through.
     """
     if resume is not None and not Path(resume).is_file():
         raise UsageError(f"--resume: no such checkpoint {resume!r}")
@@ -133,7 +155,10 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     elif kind == "videogpt":
         if not preset.get("vqvae_ckpt"):
             raise UsageError("--vqvae: train-videogpt needs the VQ-VAE checkpoint to model")
-        model = VideoGPT(**{**model_kwargs(VideoGPT, preset), "max_steps": settings.max_steps})
+        try:
+            model = VideoGPT(**{**model_kwargs(VideoGPT, preset), "max_steps": settings.max_steps})
+        except UsageError as err:  # the library names its argument vqvae_ckpt; the command line --vqvae
+            raise UsageError(str(err).replace("vqvae_ckpt:", "--vqvae:", 1)) from None
         vq = model.vqvae.hparams
         channels, monitor = vq.in_channels, "val/loss"
         sequence_length, resolution = vq.sequence_length, vq.resolution
@@ -143,47 +168,92 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     else:
         raise UsageError(f"train: unknown model {kind!r}. Valid: vqvae, videogpt")
     datamodule = _datamodule(settings, sequence_length, resolution, channels)
-    with _quiet_lightning():
-        trainer = _trainer(settings, monitor)
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+    _check_before_writing(settings, sequence_length, resolution, channels)
+    with _quiet_lightning(verbose):
+        try:
+            trainer = _trainer(settings, monitor)
+        except (ValueError, MisconfigurationException) as err:  # precision, accelerator
+            message = str(err).strip().splitlines()[0]
+            raise UsageError(f"{'--precision' if 'recision' in message else '--gpus'}: {message}") from None
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume, weights_only=True)
         if not trainer.interrupted:
             # ModelCheckpoint saves last.ckpt only at validation: when max_steps is not a multiple
             # of val_check_interval the final steps would be missing from it (and from --resume).
-            trainer.save_checkpoint(settings.output_dir / "checkpoints" / "last.ckpt")
+            trainer.save_checkpoint(settings.output_dir / "checkpoints" / "last.ckpt", weights_only=False)
     best = trainer.checkpoint_callback.best_model_path
     return Path(best) if best else settings.output_dir / "checkpoints" / "last.ckpt"
+
+
+def _check_before_writing(settings: RunSettings, sequence_length: int, resolution: int, channels: int) -> None:
+    """Refuse what would fail inside `fit`, before the Trainer creates the run directory."""
+    available = torch.cuda.device_count()
+    if settings.gpus > available:
+        raise UsageError(f"--gpus: {settings.gpus} requested, but this machine has {available} CUDA device(s). "
+                         f"Valid: 0 (CPU){f' .. {available}' if available else ''}")
+    if settings.gpus > 0 and settings.data_path is None and settings.num_workers > 0:
+        raise UsageError(f"--num_workers: the stream synthesizes on the GPU and needs 0 workers "
+                         f"(CUDA cannot run in forked DataLoader workers), got {settings.num_workers}")
+    if settings.data_path is not None:
+        from videomnist_gpu.reader import HDF5VideoDataset
+
+        try:
+            HDF5VideoDataset(settings.data_path, sequence_length, train=True, resolution=resolution,
+                             channels=channels)
+        except VideoMNISTError as err:  # not a file, not HDF5, wrong layout or shape: the user's pick
+            raise UsageError(f"--data_path: {err}") from None
 
 
 def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> VideoGPT:
     """A trained VideoGPT from its checkpoint (weights_only load), in eval mode on `device`."""
     if not Path(path).is_file():
         raise UsageError(f"--ckpt: no such checkpoint {str(path)!r}")
+    wrong = f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint; give best.ckpt or last.ckpt from a train-videogpt run"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not a torch file at all (zip, pickle or unpickling errors)
+        raise UsageError(wrong) from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "vqvae_hparams" not in hparams:
+        if isinstance(hparams, dict) and "n_codes" in hparams:
+            wrong = wrong.replace("is not a VideoGPT checkpoint", "is a VQ-VAE checkpoint, not a VideoGPT one")
+        raise UsageError(wrong)
     try:
         model = VideoGPT.load_from_checkpoint(str(path), map_location=device, weights_only=True)
-    except (KeyError, RuntimeError, TypeError) as err:
-        raise UsageError(f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint ({err.__class__.__name__})") from None
+    except (KeyError, RuntimeError, TypeError, ValueError):  # hyperparameters or weights that do not fit
+        raise UsageError(wrong) from None
     return model.eval()
 
 
 def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Path, seed: int = 0,
                   temperature: float = 1.0, top_k: int | None = None, fps: int = 4) -> list[Path]:
-    """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids) and `OUTPUT.npy` (uint8).
+    """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids, each clip captioned with its
+    digit class when the model is class-conditional) and `OUTPUT.npy` (uint8).
 
     The `.npy` holds uint8 `(n, T, H, W)` (first channel), the same layout as `Clips.video`.
     """
     from videomnist_gpu.visualize import save_videos, to_uint8_video
 
-    label_tensor = None if labels is None else torch.tensor(labels, dtype=torch.int64, device=model.device)
+    label_tensor = model._check_labels(n, labels)  # (n,) given or default classes; None without class_cond
+    captions = None if label_tensor is None else [f"digit {c}" for c in label_tensor.tolist()]
     generator = torch.Generator(device=model.device).manual_seed(seed)
     with torch.no_grad():
         videos = model.sample(n, labels=label_tensor, temperature=temperature, top_k=top_k,
                               generator=generator)  # (n, C, T, H, W)
     output.parent.mkdir(parents=True, exist_ok=True)
-    written = [save_videos(videos, output.with_suffix(".gif"), fps=fps),
-               save_videos(videos, output.with_suffix(".mp4"), fps=fps)]
-    array = to_uint8_video(videos)  # (n, T, H, W)
-    partial = output.with_suffix(".npy.partial")
-    with open(partial, "wb") as f:
-        np.save(f, array)
-    partial.replace(output.with_suffix(".npy"))
+    written: list[Path] = []
+    try:  # all three files or none
+        for suffix in (".gif", ".mp4"):
+            written.append(save_videos(videos, output.with_suffix(suffix), fps=fps, captions=captions))
+            hold_for_test(f"sample_wrote_{suffix[1:]}")
+            check_interrupt()
+        array = to_uint8_video(videos)  # (n, T, H, W)
+        partial = output.with_suffix(".npy.partial")
+        with open(partial, "wb") as f:
+            np.save(f, array)
+        partial.replace(output.with_suffix(".npy"))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        output.with_suffix(".npy.partial").unlink(missing_ok=True)
+        raise
     return written + [output.with_suffix(".npy")]

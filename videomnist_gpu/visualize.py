@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.stats import format_stats
 
 __all__ = [
@@ -373,6 +374,27 @@ def save_grid_png(
     return p
 
 
+def _tile_captioned(clips: np.ndarray, ncol: int, k: int, captions: Sequence[str]) -> np.ndarray:
+    """`_tile`, with each row of tiles under a `HEADER_PX` strip that names every tile.
+
+    Shape:
+        - clips: `(N, T, H, W)` uint8. Output: `(T, R*(HEADER_PX + k*H) + (R-1)*sep, ncol*k*W + (ncol-1)*sep)`.
+    """
+    n, t, h, w = clips.shape
+    texts = list(captions) + [""] * (-n % ncol)
+    rows = []
+    for start in range(0, n, ncol):
+        body = _tile(clips[start : start + ncol], ncol, k)  # (T, k*H, width); missing cells stay black
+        if body.shape[2] < ncol * k * w + (ncol - 1) * SEPARATOR_WIDTH:  # a short last row
+            full = np.zeros((t, k * h, ncol * k * w + (ncol - 1) * SEPARATOR_WIDTH), np.uint8)
+            full[:, :, : body.shape[2]] = body
+            body = full
+        head = np.broadcast_to(_header(texts[start : start + ncol], k * w), (t, HEADER_PX, body.shape[2]))
+        rows.append(np.concatenate([head, body], axis=1))  # (T, HEADER_PX + k*H, width)
+        rows.append(np.full((t, SEPARATOR_WIDTH, body.shape[2]), SEPARATOR_VALUE, np.uint8))
+    return np.concatenate(rows[:-1], axis=1)
+
+
 def save_video_grid(
     videos: Any,
     path: str | os.PathLike,
@@ -380,6 +402,7 @@ def save_video_grid(
     ncol: int | None = None,
     fps: float = 10,
     scale: int | None = None,
+    captions: Sequence[str] | None = None,
 ) -> Path:
     """Tiles B clips into one animated GIF or MP4 (the call training code uses to dump samples).
 
@@ -390,6 +413,8 @@ def save_video_grid(
         ncol: clips per row; None = `ceil(sqrt(B))`. Empty cells stay black.
         fps: frames per second.
         scale: integer nearest-neighbour upscale per tile; None = auto (see module Convention).
+        captions: B texts (e.g. `"digit 3"`, `"input"`), drawn with Pillow's built-in font in a
+            strip above each tile; None = no strips.
 
     Returns:
         The written path.
@@ -397,7 +422,7 @@ def save_video_grid(
     Shape:
         - videos: `(B, T, H, W)` uint8 or `(B, C, T, H, W)` float.
         - file: T frames of `(R*k*H + (R-1)*2, ncol*k*W + (ncol-1)*2)`, `R = ceil(B / ncol)`
-          (MP4: rounded up to even).
+          (MP4: rounded up to even); with captions each row is `HEADER_PX` taller.
     """
     fmt = _check_format(fmt, VIDEO_FORMATS)
     fps, scale = _check_fps(fps), _check_scale(scale)
@@ -409,9 +434,12 @@ def save_video_grid(
     if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
         raise UsageError(f"ncol must be an integer >= 1 or None, got {ncol!r}.")
     ncol = min(ncol, b)
+    if captions is not None and len(captions) != b:
+        raise UsageError(f"captions must have one text per clip: {b} clips, {len(captions)} captions.")
     p = _target(path)
     k = scale or _auto_scale(h, w, -(-b // ncol), ncol)
-    _write_animation(_tile(v, ncol, k), p, fmt, fps)
+    grid = _tile(v, ncol, k) if captions is None else _tile_captioned(v, ncol, k, [str(c) for c in captions])
+    _write_animation(grid, p, fmt, fps)
     return p
 
 
@@ -422,11 +450,12 @@ def save_videos(
     fps: float = 10,
     scale: int | None = None,
     ncol: int | None = None,
+    captions: Sequence[str] | None = None,
 ) -> Path:
     """Saves clips as GIF, MP4 or a PNG frame grid, the format taken from `fmt` or the suffix.
 
-    GIF/MP4 go through `save_video_grid` (one clip = a 1x1 grid, same as `save_gif`/`save_mp4`),
-    PNG through `save_grid_png` with all frames.
+    GIF/MP4 go through `save_video_grid` (one clip = a 1x1 grid, same as `save_gif`/`save_mp4`;
+    `captions` label the tiles), PNG through `save_grid_png` with all frames.
 
     Shape:
         - videos: `(T, H, W)` / `(B, T, H, W)` uint8 or `(B, C, T, H, W)` float.
@@ -439,7 +468,7 @@ def save_videos(
     fmt = _check_format(fmt, ALL_FORMATS)
     if fmt == "png":
         return save_grid_png(videos, path, frames="all", scale=scale)
-    return save_video_grid(videos, path, fmt=fmt, ncol=ncol, fps=fps, scale=scale)
+    return save_video_grid(videos, path, fmt=fmt, ncol=ncol, fps=fps, scale=scale, captions=captions)
 
 
 # --------------------------------------------------------------------------- labelled views
@@ -716,6 +745,8 @@ def write_samples(
 
     written: list[Path] = []
     for p, job in plan:
+        hold_for_test("write_samples")
+        check_interrupt()  # a safe point: every file so far is complete
         kind = job[0]
         if kind == "clip":
             _, i, f = job

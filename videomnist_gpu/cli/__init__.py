@@ -2,19 +2,25 @@
 
 Each subcommand lives in its own module of this package with two functions:
 `add_parser(subparsers)` registers its flags and `run(args) -> int` does the work.
+
+Exit codes: 0 success; 1 runtime failure; 2 usage error (a bad flag value, file or checkpoint);
+128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM). Every failure prints one line
+`error: ...` on stderr; `--debug` adds the traceback, `--verbose` shows progress and library logs.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 import traceback
 
 from videomnist_gpu import __version__
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.interrupt import check_interrupt, interruptible
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "COMMANDS"]
 
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS = ["generate", "verify", "visualize", "digits", "train", "bench", "import_moving_mnist"]
@@ -27,33 +33,82 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _global_flags(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--debug", action="store_true", default=default, help="show tracebacks on errors")
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show progress lines, library log messages and warnings")
+
+
+def _subparsers(parser: argparse.ArgumentParser):
+    """The parsers of every subcommand, nested ones (`digits info`) included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield sub
+                yield from _subparsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="videomnist",
         description="Synthesize VideoMNIST clips on any torch device: export, stream, view, train.",
     )
-    parser.add_argument("--version", action="version", version=f"videomnist_gpu {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"videomnist_gpu {__version__}",
+                        help="print the version and exit")
+    _global_flags(parser, False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"videomnist_gpu.cli.{name}").add_parser(subparsers)
+    for sub in _subparsers(parser):  # also accepted after the subcommand; never reset the global value
+        _global_flags(sub, argparse.SUPPRESS)
     return parser
 
 
+def _configure_output(verbose: bool) -> None:
+    """Quiet by default: no warnings a user cannot act on (library FutureWarnings, Lightning's
+    hints); `--verbose` shows them, and our INFO log lines. (Lightning's own INFO banner is
+    silenced around training, see `training.train`.)"""
+    import warnings
+
+    if verbose:
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("videomnist_gpu").setLevel(logging.INFO)
+        return
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"lightning\.")
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
             build_parser().print_help()
             return 0
-        return args.run(args)
+        _configure_output(args.verbose)
+        if not getattr(args, "records_signals", True):  # a command without safe points
+            return args.run(args)
+        with interruptible():
+            code = args.run(args)
+            check_interrupt()  # a signal after the last safe point still ends in 128 + signal
+            return code
     except VideoMNISTError as err:
         if debug:
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # outside `interruptible`: `digits download`, or a non-main thread
+        print("error: interrupted by SIGINT", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug or an unexpected library failure: one line, exit 1
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(err) or type(err).__name__} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else ""

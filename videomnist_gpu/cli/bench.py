@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from videomnist_gpu.cli.flags import add_flag
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,16 +18,14 @@ def add_parser(subparsers) -> None:
                     "and naive full-canvas grid_sample measured in the same run. Prints a markdown "
                     "table; read the ratios (the machine's load moves absolute numbers).",
     )
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="torch threads (default: torch's; use 1 on a loaded CPU)")
-    p.add_argument("--quick", action="store_true",
-                   help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
-    p.add_argument("--repeats", type=int, default=None, metavar="N",
-                   help="repeats per measurement, median reported (default 5; 3 with --quick)")
-    p.add_argument("--max_memory_gb", "--max-memory-gb", dest="max_memory_gb", type=float, default=2.0,
-                   metavar="GB", help="CPU only: cap each case's batch so it fits (default 2)")
-    p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    add_flag(p, "device", help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
+    add_flag(p, "threads", type=int, metavar="N", help="torch threads (default: torch's; use 1 on a loaded CPU)")
+    add_flag(p, "quick", action="store_true",
+             help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
+    add_flag(p, "repeats", type=int, metavar="N", help="repeats per measurement, median reported (default 5; 3 with --quick)")
+    add_flag(p, "max_memory_gb", type=float, default=2.0, metavar="GB",
+             help="CPU only: cap each case's batch so it fits (default 2)")
+    add_flag(p, "json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=run)
 
 
@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from videomnist_gpu.bench import markdown_report, results_to_json, run_benchmark
     from videomnist_gpu.synthesizer import parse_device
     from videomnist_gpu.errors import UsageError
+    from videomnist_gpu.interrupt import check_interrupt
 
     device = parse_device(args.device)
     if args.threads is not None and args.threads < 1:
@@ -43,9 +44,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"max_memory_gb: must be > 0, got {args.max_memory_gb}")
     if args.json is not None and not Path(args.json).parent.is_dir():
         raise UsageError(f"json: directory {str(Path(args.json).parent)!r} does not exist")
+    def log(line: str) -> None:  # after every measurement: print it, then a safe point for Ctrl-C
+        print(line, file=sys.stderr, flush=True)
+        check_interrupt()
+
     results = run_benchmark(device=device, quick=args.quick, repeats=args.repeats, threads=args.threads,
-                            max_memory_gb=args.max_memory_gb,
-                            log=lambda line: print(line, file=sys.stderr, flush=True))
+                            max_memory_gb=args.max_memory_gb, log=log)
     print(markdown_report(results), end="")
     if args.json is not None:
         path = Path(args.json)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from videomnist_gpu.digits import default_data_root, download_mnist, load_digit_bank
+from videomnist_gpu.cli.flags import add_flag
+from videomnist_gpu.digits import download_mnist, load_digit_bank
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("digits", help="download full MNIST or describe a digit source")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    parser = subparsers.add_parser("digits", help="download full MNIST or describe a digit source",
+                                   description="Download full MNIST (the only command that uses the network) "
+                                               "or describe a digit source.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(parser))
 
     download = actions.add_parser("download", help="download full MNIST into --root (needs network)")
-    download.add_argument("--root", default=None, help=f"data root (default: {default_data_root()})")
-    download.set_defaults(run=_download)
+    add_flag(download, "root", metavar="DIR", help="data root (default: $VIDEOMNIST_DATA, else ~/.cache/videomnist)")
+    # a network download has no safe points: Ctrl-C acts at once (KeyboardInterrupt), as usual
+    download.set_defaults(run=_download, records_signals=False)
 
     info = actions.add_parser("info", help="print a source's name, digit counts and fingerprint")
-    info.add_argument("--digits", default="auto", help="auto | mnist | mnist-5k | PATH to IDX files")
-    info.add_argument("--root", default=None, help=f"data root (default: {default_data_root()})")
+    add_flag(info, "digits", default="auto", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to IDX files")
+    add_flag(info, "root", metavar="DIR", help="data root (default: $VIDEOMNIST_DATA, else ~/.cache/videomnist)")
     info.set_defaults(run=_info)
 
 

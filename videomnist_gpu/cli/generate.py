@@ -1,7 +1,7 @@
 """`videomnist generate`: export a seeded VideoMNIST dataset into one HDF5 file.
 
 Flags keep the original scripts' spellings (`--output_file`) and accept dashes (`--output-file`).
-A `--config FILE.yaml` preset supplies defaults (VideoMNISTConfig fields plus `videos_per_digit`,
+A `--config NAME_OR_PATH` preset (a shipped name such as `videomnist`, or a YAML file) supplies defaults (VideoMNISTConfig fields plus `videos_per_digit`,
 `test_videos_per_digit`, `output_file`, `channels`, `compression`, `batch_size`); explicit flags win.
 """
 
@@ -15,7 +15,9 @@ from pathlib import Path
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.synthesizer import parse_device
+from videomnist_gpu.interrupt import removed_on_failure
+from videomnist_gpu.presets import resolve_preset
+from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
 SAMPLE_FORMATS = ("gif", "mp4")
@@ -26,8 +28,9 @@ def add_parser(subparsers) -> None:
         "generate", help="export a seeded dataset into one HDF5 file (the canonical layout)",
         description="Render a seeded VideoMNIST dataset batch by batch into one HDF5 file.",
     )
-    add_flag(p, "output_file", metavar="PATH", help="HDF5 file to write (required, here or in --config)")
-    add_flag(p, "config", metavar="FILE.yaml", help="preset: config fields, videos_per_digit, ... (flags win)")
+    add_flag(p, "output_file", help="HDF5 file to write (required, here or in --config)")
+    add_flag(p, "config", help="dataset preset: a shipped name (videomnist, test, hq, moving_mnist, ...) or a YAML "
+                               "path; config fields, videos_per_digit, ... (flags win)")
     g = p.add_argument_group("dataset")
     add_flag(g, "sequence_length", type=int, metavar="T", help="frames per video (default 16)")
     add_flag(g, "videos_per_digit", type=int, metavar="N", help="train videos per class (default 1000)")
@@ -40,7 +43,7 @@ def add_parser(subparsers) -> None:
     add_flag(g, "speed_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="pixels per frame (default 1 3)")
     add_flag(g, "rotation_range", type=float, metavar="DEG", help="max absolute angle (default 0: off)")
     add_flag(g, "scale_range", type=float, nargs=2, metavar=("MIN", "MAX"), help="digit scale range (default 1 1: off)")
-    add_flag(g, "fps", type=int, help="frame rate stored in the file and samples (default 10)")
+    add_flag(g, "fps", type=int, metavar="N", help="frame rate stored in the file and samples (default 10)")
     add_flag(g, "seed", type=int, help="seed of every random number (default 0)")
     add_flag(g, "digits", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to MNIST IDX files (default auto)")
     add_flag(g, "placement", metavar="subpixel|integer",
@@ -49,7 +52,8 @@ def add_parser(subparsers) -> None:
     s = p.add_argument_group("storage")
     add_flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
     add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
-    add_flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 64 on CPU, 512 on GPU; never changes the data)")
+    add_flag(s, "batch_size", type=int,
+             help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, 512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     add_flag(s, "log_progress", action="store_true", default=False,
@@ -57,7 +61,7 @@ def add_parser(subparsers) -> None:
     add_flag(s, "keep_partial", action="store_true", default=False, help="on failure keep PATH.partial for inspection")
     v = p.add_argument_group("samples")
     add_flag(v, "create_samples", action="store_true", default=False, help="write sample GIF/MP4s and a montage into <dir of PATH>/samples/")
-    add_flag(v, "sample_formats", nargs="+", metavar="FMT", help="gif and/or mp4 (default: gif mp4)")
+    add_flag(v, "formats", aliases=("sample_formats",), nargs="+", help="gif and/or mp4 (default: gif mp4)")
     add_flag(v, "num_samples", type=int, metavar="N", help="sample videos to write (default 20)")
     p.set_defaults(run=run)
 
@@ -70,7 +74,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
     values: dict = {}
     if args.config is not None:
         try:
-            values = read_yaml_mapping(args.config)
+            values = read_yaml_mapping(resolve_preset(args.config))
         except ValueError as err:
             raise UsageError(str(err)) from None
         unknown = sorted(set(values) - set(fields) - set(EXPORT_KEYS))
@@ -108,10 +112,10 @@ def run(args: argparse.Namespace) -> int:
         compression="none" if export["compression"] is None else export["compression"],
         batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
     )
-    formats = list(args.sample_formats) if args.sample_formats is not None else list(SAMPLE_FORMATS)
+    formats = list(args.formats) if args.formats is not None else list(SAMPLE_FORMATS)
     bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]
     if bad:
-        raise UsageError(f"sample_formats: unknown format {bad[0]!r}. Valid: {', '.join(SAMPLE_FORMATS)}")
+        raise UsageError(f"formats: unknown format {bad[0]!r}. Valid: {', '.join(SAMPLE_FORMATS)}")
     num_samples = 20 if args.num_samples is None else args.num_samples
     if num_samples < 0:
         raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
@@ -122,23 +126,23 @@ def run(args: argparse.Namespace) -> int:
     samples_dir = output.parent / "samples"
     if args.create_samples and samples_dir.exists() and any(samples_dir.iterdir()) and not args.overwrite:
         raise UsageError(f"samples: {str(samples_dir)!r} is not empty; pass --overwrite to replace its files")
-    output = check_output_path(output, overwrite=args.overwrite)
-    _check_free_space(output.parent, estimate_bytes(plan))
+    with removed_on_failure(output.parent, samples_dir):
+        output = check_output_path(output, overwrite=args.overwrite)
+        _check_free_space(output.parent, estimate_bytes(plan))
+        verbose = args.log_progress or args.verbose or args.debug
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
+        path = export_dataset(
+            output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
+            compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
+            keep_partial=args.keep_partial, log=log,
+        )
+        counts = plan.counts
+        print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
+              f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
+        if args.create_samples:
+            from videomnist_gpu.samples import visualize_hdf5
 
-    verbose = args.log_progress or bool(getattr(args, "debug", False))
-    log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
-    path = export_dataset(
-        output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
-        compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
-        keep_partial=args.keep_partial, log=log,
-    )
-    counts = plan.counts
-    print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
-          f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
-    if args.create_samples:
-        from videomnist_gpu.samples import visualize_hdf5
-
-        written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
-                                 overwrite=args.overwrite)
-        print(f"wrote {len(written)} sample files into {samples_dir}")
+            written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
+                                     overwrite=args.overwrite)
+            print(f"wrote {len(written)} sample files into {samples_dir}")
     return 0

@@ -16,8 +16,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("file", metavar="FILE", help="the HDF5 file to check")
     add_flag(p, "num_clips", type=int, default=32, metavar="N",
              help="clips to re-render and compare (seeded pick; 0 skips; default 32)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the pick of clips (default 0)")
-    p.add_argument("--device", default=None, help="where to re-render (default: CUDA when available)")
+    add_flag(p, "seed", type=int, default=0, help="seed of the pick of clips (default 0)")
+    add_flag(p, "device", help="where to re-render (default: CUDA when available)")
     p.set_defaults(run=run)
 
 

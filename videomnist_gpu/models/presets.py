@@ -27,8 +27,6 @@ import inspect
 import os
 from typing import Any
 
-import yaml
-
 from videomnist_gpu.errors import UsageError
 
 __all__ = ["read_preset", "model_kwargs"]
@@ -48,12 +46,14 @@ def read_preset(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         UsageError: missing file, not a mapping, or a nested value.
     """
+    from videomnist_gpu.config import read_yaml_mapping
+
     if not os.path.isfile(path):
         raise UsageError(f"config: no such file {os.fspath(path)!r}.")
-    with open(path) as f:
-        preset = yaml.safe_load(f) or {}
-    if not isinstance(preset, dict):
-        raise UsageError(f"config: {os.fspath(path)!r} must be a flat mapping of key: value.")
+    try:
+        preset = read_yaml_mapping(path)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     for key, value in preset.items():
         ok = isinstance(value, _SCALARS) or (
             isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models.transformer import Transformer
 from videomnist_gpu.models.vqvae import VQVAE, _log_videos, load_vqvae
 
@@ -155,7 +156,10 @@ class VideoGPT(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
-        self.log_videos("val/samples", self.sample(self.n_logged_videos))
+        n = self.n_logged_videos
+        labels = self._check_labels(n, None)  # (n,) the default classes, or None without class_cond
+        captions = None if labels is None else [f"digit {c}" for c in labels.tolist()]
+        _log_videos(self, "val/samples", self.sample(n, labels=labels), captions=captions)
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
         """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""
@@ -237,6 +241,7 @@ class VideoGPT(pl.LightningModule):
                 hidden = self.transformer(self._inputs(tokens, labels, i + 1))[:, -1:]  # (n, 1, D)
             logits = self.head(hidden[:, 0])  # (n, n_codes)
             tokens[:, i] = _draw(logits, temperature, top_k, generator)
+            check_interrupt()  # Ctrl-C stops a long sampling between tokens
         self.train(was_training)
         return tokens.view(n, *self.latent_shape)
 

@@ -255,12 +255,15 @@ class VQVAE(pl.LightningModule):
         self.log("val/perplexity", vq["perplexity"], sync_dist=True, batch_size=b)
         if batch_idx == 0:
             n = min(4, b)
-            self._val_videos = torch.cat([x[:n], x_recon[:n]]).detach()  # (2n, C, T, H, W)
+            # input i beside its reconstruction: x0, r0, x1, r1, ... in rows of two
+            self._val_videos = torch.stack([x[:n], x_recon[:n]], dim=1).flatten(0, 1).detach()  # (2n, C, T, H, W)
         return recon_loss
 
     def on_validation_epoch_end(self) -> None:
         if self._val_videos is not None and not self.trainer.sanity_checking:
-            self.log_videos("val/reconstructions", self._val_videos)
+            pairs = len(self._val_videos) // 2
+            _log_videos(self, "val/reconstructions", self._val_videos, ncol=2,
+                        captions=["input", "reconstruction"] * pairs)
         self._val_videos = None
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
@@ -281,11 +284,13 @@ def _check_downsample(downsample: tuple[int, ...], sequence_length: int, resolut
             )
 
 
-def _log_videos(module: pl.LightningModule, tag: str, videos: Tensor, fps: int = 4) -> None:
+def _log_videos(module: pl.LightningModule, tag: str, videos: Tensor, fps: int = 4, ncol: int | None = None,
+                captions: list[str] | None = None) -> None:
     """Save `videos` (N, C, T, H, W) in [-0.5, 0.5] as one GIF grid under the run's `videos/`.
 
     Written by the global-zero rank only, named by tag and step, e.g.
-    `videos/val_samples_step0000500.gif`; nothing happens outside a Trainer.
+    `videos/val_samples_step0000500.gif`; nothing happens outside a Trainer. `ncol` and
+    `captions` as in `save_video_grid`.
     """
     trainer = module._trainer
     if trainer is None or not trainer.is_global_zero or trainer.sanity_checking:
@@ -293,7 +298,8 @@ def _log_videos(module: pl.LightningModule, tag: str, videos: Tensor, fps: int =
     from videomnist_gpu.visualize import save_videos
 
     name = f"{tag.replace('/', '_')}_step{module.global_step:07d}.gif"
-    save_videos(videos.detach().float(), Path(trainer.default_root_dir) / "videos" / name, fps=fps)
+    save_videos(videos.detach().float(), Path(trainer.default_root_dir) / "videos" / name, fps=fps, ncol=ncol,
+                captions=captions)
 
 
 def load_vqvae(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> VQVAE:
@@ -311,9 +317,17 @@ def load_vqvae(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     """
     if not os.path.isfile(path):
         raise UsageError(f"vqvae_ckpt: no such file {os.fspath(path)!r}.")
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception:  # not a torch file at all (pickle, zip or unpickling errors)
+        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a checkpoint; give a VQ-VAE checkpoint "
+                         "from train-vqvae.") from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
         raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a Lightning VQVAE checkpoint.")
-    vqvae = VQVAE(**checkpoint["hyper_parameters"])
+    if "vqvae_hparams" in hparams:
+        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is a VideoGPT checkpoint; give the VQ-VAE checkpoint "
+                         "from train-vqvae.")
+    vqvae = VQVAE(**hparams)
     vqvae.load_state_dict(checkpoint["state_dict"])
     return vqvae
