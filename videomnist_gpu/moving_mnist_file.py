@@ -27,7 +27,8 @@ from videomnist_gpu import __version__
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.export import (FORMAT_VERSION, _abandon, _check_free_space, _cleanup, _fsync_dir,
-                                   _GuardedFile, _signals_raise, check_output_path, partial_path)
+                                   _GuardedFile, check_output_path, partial_path)
+from videomnist_gpu.interrupt import check_interrupt, interruptible
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
 
@@ -91,7 +92,7 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
     digest = hashlib.sha256()
     sink, f = None, None
     try:
-        with _signals_raise():
+        with interruptible():
             if partial.exists():
                 partial.unlink()
             sink = _GuardedFile(partial)
@@ -106,6 +107,7 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
                 block = np.ascontiguousarray(frames[:, start:stop].transpose(1, 0, 2, 3))  # (B, T, H, W)
                 digest.update(block.tobytes())
                 data[start * T:stop * T] = block.reshape(-1, H, H)  # (B*T, H, W)
+                check_interrupt()  # a safe point: the block is written
             attrs = {
                 "sequence_length": T, "resolution": H, "fps": config.fps, "n_classes": 1,
                 "train_videos": 0, "test_videos": N, "seed": config.seed, "config_json": config.to_json(),
@@ -119,6 +121,7 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
             f.attrs.create("motion_types", np.array(list(config.motion_types), dtype=object), dtype=h5py.string_dtype())
             f.close()
             sink.close(fsync=True)
+            check_interrupt()  # the last safe point: the file is complete, the rename commits it
             os.replace(partial, output)
             _fsync_dir(output.parent)
     except BaseException as err:
