@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from videomnist_gpu.cpu_buffers import scratch
 
 __all__ = [
     "render_fast",
@@ -73,48 +76,78 @@ def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[t
     return buf, reused
 
 
+_ROUNDING = 1.5 * 2.0**23  # x + this - this rounds float32 x in [-2**22, 2**22] half to even
+
+
+def _write_patches(values: torch.Tensor, x0: torch.Tensor, H: int, run: torch.Tensor) -> None:
+    """Round float patches, zero their off-canvas columns and write them as uint8 into ``run``.
+
+    Rounds half to even by adding and subtracting 1.5 * 2**23 (exact in float32 arithmetic,
+    cheaper than ``round``), converts through int16 (uint8 <-> float32 conversions are scalar
+    loops on the CPU; via int16 they vectorize). ``values`` is overwritten.
+
+    Convention:
+        values: float32 (B, K, T, P, P) in [-eps, 255 + eps] (bilinear samples of 0..255 stay
+        there, so no clamp); x0: int64 (B, K, T), canvas column of patch column 0; run: uint8
+        (B, K, T, P, P) view. Patch columns outside [0, H) are written as 0.
+    """
+    B, K, T, P, _ = values.shape
+    cols = x0.unsqueeze(-1) + torch.arange(P, device=x0.device)  # (B, K, T, P) canvas column per patch column
+    inside = ((cols >= 0) & (cols < H)).to(torch.float32).unsqueeze(-2)  # (B, K, T, 1, P)
+    values.mul_(inside).add_(_ROUNDING).sub_(_ROUNDING)  # masked, rounded half to even
+    whole = scratch("render_fast.int16", values.shape, torch.int16, values.device)  # (B, K, T, P, P)
+    whole.copy_(values)
+    run.copy_(whole)
+
+
 def _place_max(
-    patches: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, H: int
+    write_patches: Callable[[torch.Tensor], None], x0: torch.Tensor, y0: torch.Tensor,
+    K: int, P: int, H: int, out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Place uint8 patches in zero canvases at integer offsets, compositing digits with max.
 
     No per-pixel index and no scatter. Each patch is zero-padded to canvas width H, so its
     flattened rows form one contiguous run that equals the canvas's flat pixels from offset
-    ``base = y0 * H + x0`` on (columns that fall outside the canvas are zeroed first, so the
-    wrap from one row to the next only ever carries zeros). Every run sits at a fixed place in a
-    zero buffer, and each canvas is the window of that buffer starting at ``HH - base``: windows
-    are rows of an overlapping strided view, picked with one ``index_select`` (one contiguous
-    copy per frame and digit). Rows off the canvas fall outside the window. Consecutive runs
-    share their zero gaps (pitch ``HH + P*H``). On the CPU the
-    buffer is a per-thread workspace that stays zero outside the patch slots, so no call pays
-    for zeroing it.
+    ``base = y0 * H + x0`` on (``write_patches`` zeroes the columns that fall outside the canvas,
+    so the wrap from one row to the next only ever carries zeros). Every run sits at a fixed place
+    in a zero buffer, and each canvas is the window of that buffer starting at ``HH - base``:
+    windows are rows of an overlapping strided view, picked with one ``index_select`` (one
+    contiguous copy per frame and digit) that writes straight into ``out``. Rows off the canvas
+    fall outside the window. Consecutive runs share their zero gaps (pitch ``HH + P*H``). On the
+    CPU the buffer is a per-thread workspace that stays zero outside the patch slots, so no call
+    pays for zeroing it.
 
     Convention:
-        patches: uint8 (B, K, T, P, P) with P <= H; x0, y0: int64 (B, K, T), the canvas column /
-        row of patch pixel (0, 0). Returns uint8 (B, T, H, H).
+        write_patches(run) writes uint8 patches into ``run``, a (B, K, T, P, P) view into the
+        buffer (P <= H); x0, y0: int64 (B, K, T), the canvas column / row of patch pixel (0, 0).
+        out: uint8 (B, T, H, H), contiguous, or None (fresh). Returns uint8 (B, T, H, H)
+        (``out`` when given).
     """
-    B, K, T, P, _ = patches.shape
+    B, _, T = x0.shape
     HH = H * H
-    dev = patches.device
+    dev = x0.device
     n = B * K * T
+    if out is None:
+        out = torch.empty(B, T, H, H, dtype=torch.uint8, device=dev)
     if n == 0:
-        return torch.zeros(B, T, H, H, dtype=torch.uint8, device=dev)
-    cols = x0.unsqueeze(-1) + torch.arange(P, device=dev)  # (B, K, T, P) canvas column per patch column
-    inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, P)
+        return out
     L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
     buf, _ = _zero_buffer(n + 1, L, dev, layout=("place_max", H, P))  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
-    run = buf[:n, HH:].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
-    torch.mul(patches, inside, out=run)  # off-canvas columns zeroed, written straight into buf
+    write_patches(buf[:n, HH:].view(B, K, T, P, H)[..., :P])  # (B, K, T, P, P) view into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
     # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
     windows = buf.view(-1).as_strided((n * L + 1, HH), (1, 1))  # every window, a view
-    frames = windows.index_select(0, start).view(B, K, T, H, H)  # (B, K, T, H, H)
-    return frames.amax(dim=1) if K > 1 else frames.squeeze(1)  # (B, T, H, H)
+    if K == 1:
+        torch.index_select(windows, 0, start, out=out.view(n, HH))  # (B*T, HH) straight into out
+        return out
+    frames = scratch("render_fast.frames", (B, K, T, H, H), torch.uint8, dev)  # (B, K, T, H, H)
+    torch.index_select(windows, 0, start, out=frames.view(n, HH))
+    return torch.amax(frames, dim=1, out=out)  # (B, T, H, H)
 
 
 def render_translation(
-    sprites: torch.Tensor, centers: torch.Tensor, H: int
+    sprites: torch.Tensor, centers: torch.Tensor, H: int, *, out: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Render translated digits (angle 0, scale 1): separable bilinear on an (S+1)^2 patch.
 
@@ -125,21 +158,24 @@ def render_translation(
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2), (x, y) of each digit's centre
-        in canvas pixels (pixel k spans [k, k+1)). Returns uint8 (B, T, H, H).
+        in canvas pixels (pixel k spans [k, k+1)). out: uint8 (B, T, H, H), contiguous, or None.
+        Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
+    dev = sprites.device
     origin = centers.to(torch.float32).transpose(1, 2) - S / 2  # (B, K, T, 2) sprite top-left
     o_int = torch.floor(origin)  # (B, K, T, 2)
     frac = (origin - o_int)[..., None, None]  # (B, K, T, 2, 1, 1) in [0, 1)
     # uint8 <-> float32 conversions are scalar loops on the CPU; via int16 they vectorize
     sp = F.pad(sprites.to(torch.int16).to(torch.float32), (1, 1, 1, 1)).unsqueeze(2)  # (B, K, 1, S+2, S+2)
     # canvas column o+m samples sprite column m - frac: (1-f) * s[m] + f * s[m-1]
-    h = torch.lerp(sp[..., 1:], sp[..., :-1], frac[:, :, :, 0])  # (B, K, T, S+2, S+1)
-    v = torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1])  # (B, K, T, S+1, S+1)
-    # lerps of values in 0..255 stay in [-eps, 255 + eps]: rounding lands in 0..255, no clamp
-    patches = v.round_().to(torch.int16).to(torch.uint8)  # (B, K, T, S+1, S+1)
+    h = scratch("render_fast.rows", (B, K, T, S + 2, S + 1), torch.float32, dev)
+    torch.lerp(sp[..., 1:], sp[..., :-1], frac[:, :, :, 0], out=h)  # (B, K, T, S+2, S+1)
+    v = scratch("render_fast.values", (B, K, T, S + 1, S + 1), torch.float32, dev)
+    torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1], out=v)  # (B, K, T, S+1, S+1)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(patches, o_int[..., 0], o_int[..., 1], H)
+    return _place_max(lambda run: _write_patches(v, o_int[..., 0], H, run),
+                      o_int[..., 0], o_int[..., 1], K, S + 1, H, out)
 
 
 def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, H: int) -> int:
@@ -165,6 +201,8 @@ def render_affine(
     scale: torch.Tensor,
     H: int,
     patch_size: int,
+    *,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render rotated, scaled digits: ``grid_sample`` on a ``P x P`` patch around each digit.
 
@@ -174,18 +212,14 @@ def render_affine(
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2); angle, scale: float32
         (B, T, K). Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2.
-        ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). Returns uint8
-        (B, T, H, H).
+        ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). out: uint8
+        (B, T, H, H), contiguous, or None. Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
-    P = int(patch_size)
+    P = min(int(patch_size), H)  # a patch as large as the canvas samples the canvas itself
     dev = sprites.device
     c = centers.to(torch.float32).transpose(1, 2)  # (B, K, T, 2)
-    if P >= H:  # the patch would be the whole canvas: sample the canvas itself, nothing to place
-        P = H
-        o_int = torch.zeros_like(c)  # (B, K, T, 2)
-    else:
-        o_int = torch.floor(c - P / 2)  # (B, K, T, 2) canvas position of patch pixel (0, 0)
+    o_int = torch.floor(c - P / 2) if P < H else torch.zeros_like(c)  # (B, K, T, 2) canvas position of patch pixel (0, 0)
     d = o_int - c + 0.5  # (B, K, T, 2): centre of patch pixel (0, 0) relative to the digit centre
     ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
     dx = (d[..., 0, None] + ar)[..., None, :]  # (B, K, T, 1, P) p_x - c_x per column
@@ -197,17 +231,17 @@ def render_affine(
     # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
     # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
     # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
-    planes = torch.empty(2, B, K, T, P, P, device=dev)  # (2, B, K, T, P, P)
-    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x
-    torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
+    planes = scratch("render_fast.grid", (2, B, K, T, P, P), torch.float32, dev)  # (2, B, K, T, P, P)
+    planes[0].copy_(dx * cos).addcmul_(dy, sin)  # g_x: broadcast (B, K, T, 1, P) then (B, K, T, P, 1)
+    planes[1].copy_(dy * cos).addcmul_(dx, sin, value=-1)  # g_y
     grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
     src = sprites.to(torch.int16).to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
-    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    patches = out.round_().to(torch.int16).to(torch.uint8).view(B, K, T, P, P)  # (B, K, T, P, P); bilinear stays in 0..255
-    if P == H:
-        return patches.amax(dim=1) if K > 1 else patches.squeeze(1)  # (B, T, H, H)
+    values = scratch("render_fast.values", (B * K, 1, T * P, P), torch.float32, dev)
+    # F.grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False), into scratch
+    torch.ops.aten.grid_sampler_2d.out(src, grid, 0, 0, False, out=values)  # (B*K, 1, T*P, P)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(patches, o_int[..., 0], o_int[..., 1], H)
+    return _place_max(lambda run: _write_patches(values.view(B, K, T, P, P), o_int[..., 0], H, run),
+                      o_int[..., 0], o_int[..., 1], K, P, H, out)
 
 
 def render_fast(
@@ -220,6 +254,7 @@ def render_fast(
     *,
     max_scale: float | None = None,
     max_angle: float | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render VideoMNIST frames from digit sprites and per-frame affine parameters.
 
@@ -234,6 +269,7 @@ def render_fast(
         max_scale, max_angle: host-side bounds on ``scale`` and ``|angle|`` (from the config)
             that size the affine patch; ``None`` samples a patch as large as the canvas (always
             correct, slower). Values outside the bounds would be cropped, never wrong elsewhere.
+        out: where to write the frames (every byte is overwritten), or None for a fresh tensor.
 
     Returns:
         uint8 frames.
@@ -250,8 +286,8 @@ def render_fast(
         computed in a different float order).
     """
     if translation_only:
-        return render_translation(sprites, centers, H)
+        return render_translation(sprites, centers, H, out=out)
     if angle is None or scale is None:
         raise ValueError("angle and scale are required when translation_only=False")
     P = affine_patch_size(sprites.shape[-1], max_scale, max_angle, H)
-    return render_affine(sprites, centers, angle, scale, H, P)
+    return render_affine(sprites, centers, angle, scale, H, P, out=out)
