@@ -79,24 +79,16 @@ def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[t
 _ROUNDING = 1.5 * 2.0**23  # x + this - this rounds float32 x in [-2**22, 2**22] half to even
 
 
-def _write_patches(values: torch.Tensor, x0: torch.Tensor, H: int, run: torch.Tensor) -> None:
-    """Round float patches, zero their off-canvas columns and write them as uint8 into ``run``.
-
-    Rounds half to even by adding and subtracting 1.5 * 2**23 (exact in float32 arithmetic,
-    cheaper than ``round``), converts through int16 (uint8 <-> float32 conversions are scalar
-    loops on the CPU; via int16 they vectorize). ``values`` is overwritten.
+def _write_patches(values: torch.Tensor, run: torch.Tensor) -> None:
+    """Write float patches that hold whole numbers, or whole numbers plus a fraction to truncate,
+    as uint8 into ``run``: through int16, because uint8 <-> float32 conversions are scalar loops
+    on the CPU and via int16 they vectorize.
 
     Convention:
-        values: float32 (B, K, T, P, P) in [-eps, 255 + eps] (bilinear samples of 0..255 stay
-        there, so no clamp); x0: int64 (B, K, T), canvas column of patch column 0; run: uint8
-        (B, K, T, P, P) view. Patch columns outside [0, H) are written as 0.
+        values: float32 (B, K, T, P, P) in [0, 256); run: uint8 (B, K, T, P, P) view.
     """
-    B, K, T, P, _ = values.shape
-    cols = x0.unsqueeze(-1) + torch.arange(P, device=x0.device)  # (B, K, T, P) canvas column per patch column
-    inside = ((cols >= 0) & (cols < H)).to(torch.float32).unsqueeze(-2)  # (B, K, T, 1, P)
-    values.mul_(inside).add_(_ROUNDING).sub_(_ROUNDING)  # masked, rounded half to even
     whole = scratch("render_fast.int16", values.shape, torch.int16, values.device)  # (B, K, T, P, P)
-    whole.copy_(values)
+    whole.copy_(values)  # truncates
     run.copy_(whole)
 
 
@@ -108,8 +100,8 @@ def _place_max(
 
     No per-pixel index and no scatter. Each patch is zero-padded to canvas width H, so its
     flattened rows form one contiguous run that equals the canvas's flat pixels from offset
-    ``base = y0 * H + x0`` on (``write_patches`` zeroes the columns that fall outside the canvas,
-    so the wrap from one row to the next only ever carries zeros). Every run sits at a fixed place
+    ``base = y0 * H + x0`` on (patch columns that fall outside the canvas must be zero, so the
+    wrap from one row to the next only ever carries zeros). Every run sits at a fixed place
     in a zero buffer, and each canvas is the window of that buffer starting at ``HH - base``:
     windows are rows of an overlapping strided view, picked with one ``index_select`` (one
     contiguous copy per frame and digit) that writes straight into ``out``. Rows off the canvas
@@ -166,16 +158,22 @@ def render_translation(
     origin = centers.to(torch.float32).transpose(1, 2) - S / 2  # (B, K, T, 2) sprite top-left
     o_int = torch.floor(origin)  # (B, K, T, 2)
     frac = (origin - o_int)[..., None, None]  # (B, K, T, 2, 1, 1) in [0, 1)
+    o_int = o_int.to(torch.int64)  # (B, K, T, 2)
+    # Patch columns that fall off the canvas must be zero (see _place_max): the horizontal
+    # weights carry that mask. Every sample carries +0.5 (weights sum to 1), so the truncating
+    # conversion rounds (half up); masked columns are exactly 0 and stay 0.
+    cols = o_int[..., 0, None] + torch.arange(S + 1, device=dev)  # (B, K, T, S+1) canvas column per patch column
+    inside = ((cols >= 0) & (cols < H)).unsqueeze(-2)  # (B, K, T, 1, S+1)
+    fx = frac[:, :, :, 0] * inside  # (B, K, T, 1, S+1) masked weight of s[m-1]
+    fx1 = (1 - frac[:, :, :, 0]) * inside  # (B, K, T, 1, S+1) masked weight of s[m]
     # uint8 <-> float32 conversions are scalar loops on the CPU; via int16 they vectorize
-    sp = F.pad(sprites.to(torch.int16).to(torch.float32), (1, 1, 1, 1)).unsqueeze(2)  # (B, K, 1, S+2, S+2)
+    sp = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5).unsqueeze(2)  # (B, K, 1, S+2, S+2)
     # canvas column o+m samples sprite column m - frac: (1-f) * s[m] + f * s[m-1]
     h = scratch("render_fast.rows", (B, K, T, S + 2, S + 1), torch.float32, dev)
-    torch.lerp(sp[..., 1:], sp[..., :-1], frac[:, :, :, 0], out=h)  # (B, K, T, S+2, S+1)
+    torch.mul(sp[..., 1:], fx1, out=h).addcmul_(sp[..., :-1], fx)  # (B, K, T, S+2, S+1)
     v = scratch("render_fast.values", (B, K, T, S + 1, S + 1), torch.float32, dev)
     torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1], out=v)  # (B, K, T, S+1, S+1)
-    o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(lambda run: _write_patches(v, o_int[..., 0], H, run),
-                      o_int[..., 0], o_int[..., 1], K, S + 1, H, out)
+    return _place_max(lambda run: _write_patches(v, run), o_int[..., 0], o_int[..., 1], K, S + 1, H, out)
 
 
 def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, H: int) -> int:
@@ -219,7 +217,9 @@ def render_affine(
     P = min(int(patch_size), H)  # a patch as large as the canvas samples the canvas itself
     dev = sprites.device
     c = centers.to(torch.float32).transpose(1, 2)  # (B, K, T, 2)
-    o_int = torch.floor(c - P / 2) if P < H else torch.zeros_like(c)  # (B, K, T, 2) canvas position of patch pixel (0, 0)
+    # canvas position of patch pixel (0, 0), kept on the canvas: the patch still covers every
+    # on-canvas pixel the digit reaches, and no patch column falls off the canvas
+    o_int = torch.floor(c - P / 2).clamp_(0, H - P)  # (B, K, T, 2)
     d = o_int - c + 0.5  # (B, K, T, 2): centre of patch pixel (0, 0) relative to the digit centre
     ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
     dx = (d[..., 0, None] + ar)[..., None, :]  # (B, K, T, 1, P) p_x - c_x per column
@@ -232,15 +232,16 @@ def render_affine(
     # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
     # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
     planes = scratch("render_fast.grid", (2, B, K, T, P, P), torch.float32, dev)  # (2, B, K, T, P, P)
-    planes[0].copy_(dx * cos).addcmul_(dy, sin)  # g_x: broadcast (B, K, T, 1, P) then (B, K, T, P, 1)
-    planes[1].copy_(dy * cos).addcmul_(dx, sin, value=-1)  # g_y
+    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x: (B, K, T, 1, P) + (B, K, T, P, 1), one pass
+    torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
     grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
     src = sprites.to(torch.int16).to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
     values = scratch("render_fast.values", (B * K, 1, T * P, P), torch.float32, dev)
     # F.grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False), into scratch
     torch.ops.aten.grid_sampler_2d.out(src, grid, 0, 0, False, out=values)  # (B*K, 1, T*P, P)
+    values.add_(_ROUNDING).sub_(_ROUNDING)  # rounded half to even; bilinear stays in 0..255
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(lambda run: _write_patches(values.view(B, K, T, P, P), o_int[..., 0], H, run),
+    return _place_max(lambda run: _write_patches(values.view(B, K, T, P, P), run),
                       o_int[..., 0], o_int[..., 1], K, P, H, out)
 
 
@@ -281,7 +282,8 @@ def render_fast(
         Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2, sampled
         bilinearly as ``F.grid_sample(mode='bilinear', padding_mode='zeros',
         align_corners=False)`` does (sprite pixel j centred at j + 0.5, zero outside); digits
-        composite with ``max``; values are rounded half-to-even and clamped to 0..255.
+        composite with ``max``; values are rounded to the nearest level (ties: half up for
+        translation, half to even with rotation/scale) and lie in 0..255.
         Equal to `render.render_reference` to within one grey level (sample coordinates are
         computed in a different float order).
     """
