@@ -76,9 +76,6 @@ def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[t
     return buf, reused
 
 
-_ROUNDING = 1.5 * 2.0**23  # x + this - this rounds float32 x in [-2**22, 2**22] half to even
-
-
 def _write_patches(values: torch.Tensor, run: torch.Tensor) -> None:
     """Write float patches that hold whole numbers, or whole numbers plus a fraction to truncate,
     as uint8 into ``run``: through int16, because uint8 <-> float32 conversions are scalar loops
@@ -225,21 +222,25 @@ def render_affine(
     dx = (d[..., 0, None] + ar)[..., None, :]  # (B, K, T, 1, P) p_x - c_x per column
     dy = (d[..., 1, None] + ar)[..., :, None]  # (B, K, T, P, 1) p_y - c_y per row
     ang = angle.to(torch.float32).transpose(1, 2)  # (B, K, T)
-    inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * S)  # (B, K, T) pixels -> [-1, 1]
+    inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * (S + 2))  # (B, K, T) pixels -> [-1, 1] of the padded sprite
     cos = (torch.cos(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
     sin = (torch.sin(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
-    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
+    # normalised sprite point g = (2/(S+2)) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
     # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
     # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
     planes = scratch("render_fast.grid", (2, B, K, T, P, P), torch.float32, dev)  # (2, B, K, T, P, P)
     torch.add(dx * cos, dy * sin, out=planes[0])  # g_x: (B, K, T, 1, P) + (B, K, T, P, 1), one pass
     torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
     grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
-    src = sprites.to(torch.int16).to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
+    # Every sprite value carries +0.5, and so does a one-pixel border (the sprite's zeros just
+    # outside), so a sample that reads only the padded sprite is its value + 0.5 (weights sum to
+    # 1) and the truncating conversion rounds it (half up); a sample that also reads the zero
+    # padding beyond lies in [0, 0.5] where the true value is 0, and truncates to 0.
+    src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (B, K, S+2, S+2)
+    src = src.view(B * K, 1, S + 2, S + 2)
     values = scratch("render_fast.values", (B * K, 1, T * P, P), torch.float32, dev)
     # F.grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False), into scratch
     torch.ops.aten.grid_sampler_2d.out(src, grid, 0, 0, False, out=values)  # (B*K, 1, T*P, P)
-    values.add_(_ROUNDING).sub_(_ROUNDING)  # rounded half to even; bilinear stays in 0..255
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
     return _place_max(lambda run: _write_patches(values.view(B, K, T, P, P), run),
                       o_int[..., 0], o_int[..., 1], K, P, H, out)
@@ -282,8 +283,8 @@ def render_fast(
         Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2, sampled
         bilinearly as ``F.grid_sample(mode='bilinear', padding_mode='zeros',
         align_corners=False)`` does (sprite pixel j centred at j + 0.5, zero outside); digits
-        composite with ``max``; values are rounded to the nearest level (ties: half up for
-        translation, half to even with rotation/scale) and lie in 0..255.
+        composite with ``max``; values are rounded to the nearest level (ties half up) and lie
+        in 0..255.
         Equal to `render.render_reference` to within one grey level (sample coordinates are
         computed in a different float order).
     """
