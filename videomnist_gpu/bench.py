@@ -188,7 +188,7 @@ def _environment(device: torch.device) -> dict:
 def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
                   repeats: int | None = None, threads: int | None = None,
                   max_memory_gb: float | None = 2.0, digits: str = "mnist-5k",
-                  log: Callable[[str], None] | None = None) -> dict:
+                  log: Callable[[str], None] | None = None, grid: bool = True) -> dict:
     """Run the synthesis grid and the baselines; returns a JSON-ready dict.
 
     Args:
@@ -200,6 +200,8 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
         max_memory_gb: CPU only, cap the batch of a case so its buffers stay below this.
         digits: the digit source of the synthesizer and the baselines.
         log: called with a line per finished measurement (progress).
+        grid: also time the synthesis grid (`synthesis_cases`); without it, only the batch
+            sweep, the baselines and the kernel counts.
 
     Returns:
         ``{"environment": {...}, "settings": {...}, "synthesis": [row, ...],
@@ -257,7 +259,7 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
                    for b in sweep_batches]
 
     synthesis = []
-    for case in synthesis_cases(quick):
+    for case in synthesis_cases(quick) if grid else []:
         batch = _measured_batch(case, device, max_memory_gb)
         synth = Synthesizer(case_config(case, digits), device=device)
         secs = time_calls({"case": _synthesis_fn(synth, batch)}, device, repeats, min_seconds)["case"]
