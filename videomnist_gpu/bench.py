@@ -224,11 +224,11 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     head_synth = Synthesizer(case_config(HEADLINE, digits), device=device)
     n_clips = HEADLINE["batch_size"]
     bank_digits = head_synth.bank("train").images.cpu().numpy()  # (N, S, S) uint8, once, not timed
-    rot_synth = Synthesizer(case_config(dict(HEADLINE, rotation_scale=True), digits), device=device)
+    rot_config = case_config(dict(HEADLINE, rotation_scale=True), digits)
     fns = {}
-    for b in sweep_batches:
-        fns[f"ours_B{b}"] = _synthesis_fn(head_synth, b)
-        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(rot_synth, b)
+    for b in sweep_batches:  # one synthesizer per batch, as a user keeps one batch size
+        fns[f"ours_B{b}"] = _synthesis_fn(Synthesizer(head_synth.config, device=device), b)
+        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(Synthesizer(rot_config, device=device), b)
     fns.update(_baseline_fns(bank_digits, n_clips, device))
     if quick:  # few clips for the slow baseline: 8 scipy clips take ~25 ms
         fns["original_scipy"] = lambda r: original_scipy_clips(bank_digits, 8, seed=r + 1)

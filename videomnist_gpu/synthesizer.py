@@ -11,6 +11,7 @@ The one entry point that stream, export, visualization, benchmarks and models ca
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,18 +128,22 @@ class Synthesizer:
             indices: int64 (B,) (any sequence of ints works too).
             returns: `Clips` with video uint8 (B, T, H, W).
         """
-        p = self.params(indices, split)
+        indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         bank = self.bank(split)
-        B, T, K = p.center.shape[:3]
-        H = self.config.image_size
-        if self.device.type == "cpu":
+        B, T, H = (indices.shape[0] if indices.ndim == 1 else 0), self.config.sequence_length, self.config.image_size
+        if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
             step = CPU_RENDER_SLICE
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
             step = max(B, 1)
-        for a in range(0, B, step):  # slices of the batch, never clips
-            render_from_params(self.config, bank, p.slice(a, a + step), out=video[a:a + step])
+        parts = []
+        for a in range(0, max(B, 1), step):  # slices of the batch, never clips
+            p = self.params(indices[a:a + step], split)
+            render_from_params(self.config, bank, p, out=video[a:a + step])
+            parts.append(p)
+        p = parts[0] if len(parts) == 1 else ClipParams(
+            *(torch.cat([getattr(q, f.name) for q in parts]) for f in dataclasses.fields(ClipParams)))
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
 
