@@ -10,6 +10,11 @@ scaled digit can reach.
 Device discipline: no host syncs (no ``.item()``, ``.tolist()``, ``.cpu()``), no Python loops
 over clips or frames (only over the K <= 4 digits of a clip), fixed shapes that depend only on
 tensor shapes and host floats, every tensor created on the inputs' device.
+
+Memory: the kernels write their result into ``out`` when given (every byte overwritten). On the
+CPU their temporaries live in per-thread scratch buffers reused across calls
+(`videomnist_gpu.cpu_buffers.scratch`), so a call pays for no fresh pages; elsewhere they are
+ordinary tensors (CUDA's caching allocator reuses memory).
 """
 from __future__ import annotations
 
