@@ -23,8 +23,21 @@ def check_results(res: dict) -> None:
     for row in res["synthesis"]:
         assert {"batch_size", "batch_measured", "image_size", "sequence_length", "num_digits",
                 "rotation_scale"} <= set(row)
-    assert set(res["ratios"]) == {f"ours_vs_{b}" for b in BASELINES} | {"rotation_scale_off_vs_on"}
+    assert set(res["ratios"]) == ({f"ours_vs_{b}" for b in BASELINES} | {"rotation_scale_off_vs_on"}
+                                  | {f"ours_vs_{b}_slowest_batch" for b in BASELINES}
+                                  | {"best_batch_vs_slowest_batch", "rotation_scale_off_vs_on_worst_batch"})
     assert all(v > 0 for v in res["ratios"].values())
+    sweep = res["batch_sweep"]
+    assert [r["batch_size"] for r in sweep] == res["settings"]["batch_sweep"]
+    assert max(r["vs_best_batch"] for r in sweep) == 1.0
+    for r in sweep:
+        assert r["clips_per_s"] > 0 and r["rotation_scale_clips_per_s"] > 0
+        assert {f"vs_{b}" for b in BASELINES} <= set(r)
+    assert res["headline"]["clips_per_s"] == next(r["clips_per_s"] for r in sweep if r["batch_size"] == 128)
+    counts = res["kernel_counts"]
+    assert [c["rotation_scale"] for c in counts] == [False, True]
+    for c in counts:  # a render launches kernels and writes at least its output
+        assert c["kernels"] > 10 and c["bytes_written_per_clip"] >= c["output_bytes_per_clip"] == 16 * 64 * 64
 
 
 def test_grid_covers_the_issue():
@@ -46,7 +59,9 @@ def test_cli_quick_writes_table_and_json(tmp_path, capsys):
     assert "| approach (1 digit, 16 x 64 x 64) | clips/s | frames/s | ours / it |" in table
     assert "| batch | image | frames | digits | rotation/scale | clips/s | frames/s |" in table
     for name in BASELINES:
-        assert f"| {name} |" in table and f"| ours_vs_{name} |" in table
+        assert f"| {name} |" in table and f"| ours_vs_{name} |" in table and f"/ {name}" in table
+    assert "| batch | clips/s | / best batch |" in table and "| 64 | " in table
+    assert "| rotation/scale | batch | kernels |" in table
     res = json.loads(out.read_text())
     check_results(res)
     assert res["settings"]["quick"] is True and res["environment"]["threads"] == 1

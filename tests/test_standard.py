@@ -149,9 +149,9 @@ def test_integer_kernel_contract_and_equality_with_the_bilinear_kernels(device, 
     sprites = torch.randint(0, 256, (6, 3, 28, 28), generator=g, dtype=torch.uint8).to(device)  # (B, K, S, S)
     corners = torch.randint(-30, 66, (6, 5, 3, 2), generator=g).float().to(device)  # (B, T, K, 2), some off canvas
     centers = corners + 14
-    out = check_kernel_contract(lambda sp, c: render_integer(sp, c, 64, composite), [sprites, centers],
+    out = check_kernel_contract(lambda sp, c: render_integer(sp, c, 64, composite=composite), [sprites, centers],
                                 torch.uint8, [0, 0])
-    assert torch.equal(out, render_translation(sprites, centers, 64, composite))
+    assert torch.equal(out, render_translation(sprites, centers, 64, composite=composite))
     zeros = torch.zeros(6, 5, 3, device=device)
     assert torch.equal(out, render_reference(sprites, centers, zeros, zeros + 1, 64, composite))
 

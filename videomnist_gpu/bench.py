@@ -14,9 +14,13 @@ What is measured:
 - **Baselines** with equal work (one digit, 16 frames, 64x64, the same number of clips), see
   `videomnist_gpu.baselines`: the original scripts' algorithm (scipy per frame), the classic
   Moving MNIST generator (numpy paste) and the naive full-canvas `grid_sample`.
-- **The headline rows** (default config at batch 128, rotation/scale off and on) run interleaved
-  with the baselines, one call of each per round, so machine load hits all alike: the ratios
-  come from these rows; read them, not the absolute numbers.
+- **The batch sweep** (default config at every batch of `BATCH_SWEEP`, rotation/scale off and
+  on) runs interleaved with the baselines, one call of each per round, so machine load hits all
+  alike: the ratios come from these rows (each batch against the best batch, the original
+  algorithm, the classic generator, and rotation/scale on against off); read them, not the
+  absolute numbers. The headline rows are batch 128 of the sweep.
+- **Kernels and bytes per clip** of one default render (and one with rotation/scale) at batch
+  4,096, counted on a fake CUDA device (`videomnist_gpu.kernel_count`): what a GPU would launch.
 
 On the CPU, cases whose buffers would exceed `max_memory_gb` are measured at the largest batch
 that fits (the row says which batch was measured).
@@ -43,10 +47,12 @@ from videomnist_gpu.baselines import (
     original_scipy_clips,
 )
 from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.kernel_count import count_render_kernels
 from videomnist_gpu.synthesizer import Synthesizer
 
 __all__ = [
     "BATCH_SIZES",
+    "BATCH_SWEEP",
     "IMAGE_SIZES",
     "SEQUENCE_LENGTHS",
     "NUM_DIGITS",
@@ -56,18 +62,21 @@ __all__ = [
     "case_config",
     "time_calls",
     "run_benchmark",
+    "kernel_counts",
     "markdown_report",
     "results_to_json",
 ]
 
 BATCH_SIZES = (64, 256, 1024, 4096)
+BATCH_SWEEP = (64, 128, 256, 512, 1024, 2048, 4096)  # default config, against the baselines
+QUICK_BATCH_SWEEP = (64, 128)
 IMAGE_SIZES = (64, 128)
 SEQUENCE_LENGTHS = (16, 32)
 NUM_DIGITS = (1, 2)
 ROTATION_SCALE = (False, True)
 _ROTATION, _SCALE = 20.0, (0.9, 1.1)  # "on": angles within +-20 degrees, scale within 0.9..1.1
 BASELINES = ("original_scipy", "classic_moving_mnist", "full_canvas_grid_sample")
-# The headline batch: 128 clips is where the CPU kernels run fastest (see synthesizer.CPU_RENDER_SLICE).
+# The headline batch: 128 clips, the CPU render's slice (see synthesizer.CPU_RENDER_SLICE); every other batch is in the sweep.
 HEADLINE = dict(batch_size=128, image_size=64, sequence_length=16, num_digits=1, rotation_scale=False)
 
 
@@ -125,11 +134,11 @@ def time_calls(fns: dict[str, Callable[[int], object]], device: torch.device, re
 
 
 def _case_bytes(case: dict, batch: int) -> int:
-    """Rough peak bytes of one render: video, the placement workspace and float patches."""
+    """Rough peak bytes of one CPU render: the video plus the scratch of one 128-clip slice."""
     H, T, K = case["image_size"], case["sequence_length"], case["num_digits"]
     P = 48 if case["rotation_scale"] else 29
     per_frame = H * H * (1 + K) + K * (2 * H * H + P * H) + K * P * P * 16
-    return batch * T * per_frame
+    return batch * T * H * H + min(batch, 128) * T * per_frame
 
 
 def _measured_batch(case: dict, device: torch.device, max_memory_gb: float | None) -> int:
@@ -179,7 +188,7 @@ def _environment(device: torch.device) -> dict:
 def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
                   repeats: int | None = None, threads: int | None = None,
                   max_memory_gb: float | None = 2.0, digits: str = "mnist-5k",
-                  log: Callable[[str], None] | None = None) -> dict:
+                  log: Callable[[str], None] | None = None, grid: bool = True) -> dict:
     """Run the synthesis grid and the baselines; returns a JSON-ready dict.
 
     Args:
@@ -191,6 +200,8 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
         max_memory_gb: CPU only, cap the batch of a case so its buffers stay below this.
         digits: the digit source of the synthesizer and the baselines.
         log: called with a line per finished measurement (progress).
+        grid: also time the synthesis grid (`synthesis_cases`); without it, only the batch
+            sweep, the baselines and the kernel counts.
 
     Returns:
         ``{"environment": {...}, "settings": {...}, "synthesis": [row, ...],
@@ -207,17 +218,25 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     log = log or (lambda line: None)
     min_seconds = 0.02 if quick else 0.2
 
-    # Headline and baselines, interleaved, equal work: 1 digit, 16 frames, 64x64, n clips.
+    # Batch sweep and baselines, interleaved. Baselines do equal work per clip (1 digit, 16
+    # frames, 64x64) on n_clips clips per call.
+    sweep_batches = QUICK_BATCH_SWEEP if quick else BATCH_SWEEP
     head_synth = Synthesizer(case_config(HEADLINE, digits), device=device)
     n_clips = HEADLINE["batch_size"]
     bank_digits = head_synth.bank("train").images.cpu().numpy()  # (N, S, S) uint8, once, not timed
-    rot_synth = Synthesizer(case_config(dict(HEADLINE, rotation_scale=True), digits), device=device)
-    fns = {"ours": _synthesis_fn(head_synth, n_clips),
-           "ours_rotation_scale": _synthesis_fn(rot_synth, n_clips),
-           **_baseline_fns(bank_digits, n_clips, device)}
+    rot_config = case_config(dict(HEADLINE, rotation_scale=True), digits)
+    fns = {}
+    for b in sweep_batches:  # one synthesizer per batch, as a user keeps one batch size
+        fns[f"ours_B{b}"] = _synthesis_fn(Synthesizer(head_synth.config, device=device), b)
+        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(Synthesizer(rot_config, device=device), b)
+    fns.update(_baseline_fns(bank_digits, n_clips, device))
     if quick:  # few clips for the slow baseline: 8 scipy clips take ~25 ms
         fns["original_scipy"] = lambda r: original_scipy_clips(bank_digits, 8, seed=r + 1)
-    clips = {name: (8 if quick and name == "original_scipy" else n_clips) for name in fns}
+    clips = {name: n_clips for name in BASELINES}
+    clips.update({f"ours_B{b}": b for b in sweep_batches})
+    clips.update({f"ours_rotation_scale_B{b}": b for b in sweep_batches})
+    if quick:
+        clips["original_scipy"] = 8
     times = time_calls(fns, device, repeats, min_seconds)
     rows = {}
     for name, secs in times.items():
@@ -225,12 +244,22 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
         rows[name] = dict(name=name, clips=clips[name], seconds=secs, clips_per_s=clips[name] / med,
                           frames_per_s=clips[name] * HEADLINE["sequence_length"] / med)
         log(f"{name}: {rows[name]['clips_per_s']:.0f} clips/s")
-    headline = dict(HEADLINE, batch_measured=n_clips, **rows.pop("ours"))
-    headline_rotation = dict(HEADLINE, rotation_scale=True, batch_measured=n_clips,
-                             **rows.pop("ours_rotation_scale"))
+    off = {b: rows.pop(f"ours_B{b}") for b in sweep_batches}
+    on = {b: rows.pop(f"ours_rotation_scale_B{b}") for b in sweep_batches}
+    headline = dict(HEADLINE, batch_measured=n_clips, **off[n_clips])
+    headline_rotation = dict(HEADLINE, rotation_scale=True, batch_measured=n_clips, **on[n_clips])
+    best = max(row["clips_per_s"] for row in off.values())
+    batch_sweep = [dict(batch_size=b, clips_per_s=off[b]["clips_per_s"], seconds=off[b]["seconds"],
+                        rotation_scale_clips_per_s=on[b]["clips_per_s"],
+                        rotation_scale_seconds=on[b]["seconds"],
+                        vs_best_batch=off[b]["clips_per_s"] / best,
+                        rotation_scale_off_vs_on=off[b]["clips_per_s"] / on[b]["clips_per_s"],
+                        **{f"vs_{name}": off[b]["clips_per_s"] / row["clips_per_s"]
+                           for name, row in rows.items()})
+                   for b in sweep_batches]
 
     synthesis = []
-    for case in synthesis_cases(quick):
+    for case in synthesis_cases(quick) if grid else []:
         batch = _measured_batch(case, device, max_memory_gb)
         synth = Synthesizer(case_config(case, digits), device=device)
         secs = time_calls({"case": _synthesis_fn(synth, batch)}, device, repeats, min_seconds)["case"]
@@ -243,13 +272,34 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
 
     ratios = {f"ours_vs_{name}": headline["clips_per_s"] / row["clips_per_s"] for name, row in rows.items()}
     ratios["rotation_scale_off_vs_on"] = headline["clips_per_s"] / headline_rotation["clips_per_s"]
+    ratios["best_batch_vs_slowest_batch"] = 1 / min(r["vs_best_batch"] for r in batch_sweep)
+    for name in rows:
+        ratios[f"ours_vs_{name}_slowest_batch"] = min(r[f"vs_{name}"] for r in batch_sweep)
+    ratios["rotation_scale_off_vs_on_worst_batch"] = max(r["rotation_scale_off_vs_on"] for r in batch_sweep)
+    kernels = kernel_counts(digits)
     settings = dict(quick=quick, repeats=repeats, min_seconds_per_repeat=min_seconds,
                     max_memory_gb=max_memory_gb if device.type == "cpu" else None, digits=digits,
                     rotation_scale_on=dict(rotation_range=_ROTATION, scale_range=list(_SCALE)),
-                    baseline_clips=clips)
+                    baseline_clips={name: clips[name] for name in BASELINES}, batch_sweep=list(sweep_batches))
     return dict(environment=_environment(device), settings=settings, synthesis=synthesis,
                 baselines=rows, headline=headline, headline_rotation_scale=headline_rotation,
-                ratios=ratios)
+                batch_sweep=batch_sweep, ratios=ratios, kernel_counts=kernels)
+
+
+KERNEL_COUNT_BATCH = 4096
+
+
+def kernel_counts(digits: str = "mnist-5k", batch_size: int = KERNEL_COUNT_BATCH) -> list[dict]:
+    """Kernels per batch and bytes per clip of one render on a fake CUDA device, rotation/scale off and on."""
+    rows = []
+    for rotation_scale in (False, True):
+        case = dict(HEADLINE, rotation_scale=rotation_scale)
+        c = count_render_kernels(case_config(case, digits), batch_size)
+        rows.append(dict(rotation_scale=rotation_scale, batch_size=batch_size, kernels=c.kernels,
+                         bytes_read_per_clip=c.bytes_read_per_clip,
+                         bytes_written_per_clip=c.bytes_written_per_clip,
+                         output_bytes_per_clip=HEADLINE["sequence_length"] * HEADLINE["image_size"] ** 2))
+    return rows
 
 
 def _case_label(row: dict) -> str:
@@ -258,7 +308,10 @@ def _case_label(row: dict) -> str:
 
 
 _TARGETS = {"ours_vs_original_scipy": ">= 30", "ours_vs_classic_moving_mnist": ">= 2",
-            "rotation_scale_off_vs_on": "<= 2"}
+            "rotation_scale_off_vs_on": "<= 2", "best_batch_vs_slowest_batch": "<= 1.25",
+            "ours_vs_original_scipy_slowest_batch": ">= 30",
+            "ours_vs_classic_moving_mnist_slowest_batch": ">= 2",
+            "rotation_scale_off_vs_on_worst_batch": "<= 2"}
 
 
 def markdown_report(results: dict) -> str:
@@ -287,6 +340,26 @@ def markdown_report(results: dict) -> str:
     lines += ["", "| ratio | measured | target |", "| --- | ---: | --- |"]
     for name, value in results["ratios"].items():
         lines.append(f"| {name} | {value:.2f} | {_TARGETS.get(name, '')} |")
+    sweep = results.get("batch_sweep", [])
+    if sweep:
+        names = list(results["baselines"])
+        lines += ["", "Default config (1 digit, 16 x 64 x 64) at every batch, interleaved with the baselines:", "",
+                  "| batch | clips/s | / best batch | " + " | ".join(f"/ {n}" for n in names)
+                  + " | rotation/scale on clips/s | off / on |",
+                  "| ---: | ---: | ---: | " + " | ".join("---:" for _ in names) + " | ---: | ---: |"]
+        for r in sweep:
+            lines.append(f"| {r['batch_size']} | {r['clips_per_s']:,.0f} | {r['vs_best_batch']:.2f} | "
+                         + " | ".join(f"{r[f'vs_{n}']:,.1f}" for n in names)
+                         + f" | {r['rotation_scale_clips_per_s']:,.0f} | {r['rotation_scale_off_vs_on']:.2f} |")
+    counts = results.get("kernel_counts", [])
+    if counts:
+        lines += ["", "One render on a fake CUDA device (what a GPU would launch and move, counted, not timed):", "",
+                  "| rotation/scale | batch | kernels | KB read / clip | KB written / clip | output KB / clip |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for r in counts:
+            lines.append(f"| {'on' if r['rotation_scale'] else 'off'} | {r['batch_size']} | {r['kernels']} | "
+                         f"{r['bytes_read_per_clip'] / 1024:,.0f} | {r['bytes_written_per_clip'] / 1024:,.0f} | "
+                         f"{r['output_bytes_per_clip'] / 1024:,.0f} |")
     lines += ["", "| batch | image | frames | digits | rotation/scale | clips/s | frames/s |",
               "| ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
     for row in results["synthesis"]:

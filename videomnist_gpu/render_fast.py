@@ -10,14 +10,22 @@ scaled digit can reach.
 Device discipline: no host syncs (no ``.item()``, ``.tolist()``, ``.cpu()``), no Python loops
 over clips or frames (only over the K <= 4 digits of a clip), fixed shapes that depend only on
 tensor shapes and host floats, every tensor created on the inputs' device.
+
+Memory: the kernels write their result into ``out`` when given (every byte overwritten). On the
+CPU their temporaries live in per-thread scratch buffers reused across calls
+(`videomnist_gpu.cpu_buffers.scratch`), so a call pays for no fresh pages; elsewhere they are
+ordinary tensors (CUDA's caching allocator reuses memory).
 """
 from __future__ import annotations
 
 import math
 import threading
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from videomnist_gpu.cpu_buffers import scratch
 
 __all__ = [
     "render_fast",
@@ -75,66 +83,91 @@ def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[t
     return buf, reused
 
 
-def composite_digits(frames: torch.Tensor, composite: str = "max") -> torch.Tensor:
+def _write_patches(values: torch.Tensor, run: torch.Tensor) -> None:
+    """Write float patches that hold whole numbers, or whole numbers plus a fraction to truncate,
+    as uint8 into ``run``: through int16, because uint8 <-> float32 conversions are scalar loops
+    on the CPU and via int16 they vectorize.
+
+    Convention:
+        values: float32 (B, K, T, P, P) in [0, 256); run: uint8 (B, K, T, P, P) view.
+    """
+    whole = scratch("render_fast.int16", values.shape, torch.int16, values.device)  # (B, K, T, P, P)
+    whole.copy_(values)  # truncates
+    run.copy_(whole)
+
+
+def composite_digits(frames: torch.Tensor, composite: str = "max",
+                     out: torch.Tensor | None = None) -> torch.Tensor:
     """Composite the K digit layers of each frame: ``max``, or ``sum`` clipped at 255.
 
     Convention:
-        frames: uint8 (B, K, T, H, W). Returns uint8 (B, T, H, W).
+        frames: uint8 (B, K, T, H, W). out: uint8 (B, T, H, W) or None. Returns uint8
+        (B, T, H, W) (``out`` when given).
     """
+    if composite not in ("max", "sum"):
+        raise ValueError(f"composite: unknown {composite!r}. Valid: max, sum")
+    if out is None:
+        out = torch.empty_like(frames[:, 0])  # (B, T, H, W)
     if frames.shape[1] == 1:
-        return frames.squeeze(1)  # (B, T, H, W)
+        return out.copy_(frames[:, 0])
     if composite == "max":
-        return frames.amax(dim=1)  # (B, T, H, W)
-    if composite == "sum":  # saturating uint8 adds, a + min(b, 255 - a): no wider dtype (measured 18x faster)
-        out = frames[:, 0]  # (B, T, H, W)
-        for k in range(1, frames.shape[1]):  # K <= 4 digits
-            out = out + torch.minimum(frames[:, k], 255 - out)  # (B, T, H, W)
-        return out
-    raise ValueError(f"composite: unknown {composite!r}. Valid: max, sum")
+        return torch.amax(frames, dim=1, out=out)  # (B, T, H, W)
+    # saturating uint8 adds, a + min(b, 255 - a): no wider dtype (measured 18x faster than int16)
+    out.copy_(frames[:, 0])
+    for k in range(1, frames.shape[1]):  # K <= 4 digits
+        out.add_(torch.minimum(frames[:, k], 255 - out))  # (B, T, H, W)
+    return out
 
 
-def _place_max(
-    patches: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, H: int, composite: str = "max"
+def _place(
+    write_patches: Callable[[torch.Tensor], None], x0: torch.Tensor, y0: torch.Tensor,
+    K: int, P: int, H: int, out: torch.Tensor | None = None, composite: str = "max",
 ) -> torch.Tensor:
-    """Place uint8 patches in zero canvases at integer offsets, compositing digits with max.
+    """Place uint8 patches in zero canvases at integer offsets, compositing digits (`composite_digits`).
 
     No per-pixel index and no scatter. Each patch is zero-padded to canvas width H, so its
     flattened rows form one contiguous run that equals the canvas's flat pixels from offset
-    ``base = y0 * H + x0`` on (columns that fall outside the canvas are zeroed first, so the
-    wrap from one row to the next only ever carries zeros). Every run sits at a fixed place in a
-    zero buffer, and each canvas is the window of that buffer starting at ``HH - base``: windows
-    are rows of an overlapping strided view, picked with one ``index_select`` (one contiguous
-    copy per frame and digit). Rows off the canvas fall outside the window. Consecutive runs
-    share their zero gaps (pitch ``HH + P*H``). On the CPU the
-    buffer is a per-thread workspace that stays zero outside the patch slots, so no call pays
-    for zeroing it.
+    ``base = y0 * H + x0`` on (patch columns that fall outside the canvas must be zero, so the
+    wrap from one row to the next only ever carries zeros). Every run sits at a fixed place
+    in a zero buffer, and each canvas is the window of that buffer starting at ``HH - base``:
+    windows are rows of an overlapping strided view, picked with one ``index_select`` (one
+    contiguous copy per frame and digit) that writes straight into ``out``. Rows off the canvas
+    fall outside the window. Consecutive runs share their zero gaps (pitch ``HH + P*H``). On the
+    CPU the buffer is a per-thread workspace that stays zero outside the patch slots, so no call
+    pays for zeroing it.
 
     Convention:
-        patches: uint8 (B, K, T, P, P) with P <= H; x0, y0: int64 (B, K, T), the canvas column /
-        row of patch pixel (0, 0). Returns uint8 (B, T, H, H).
+        write_patches(run) writes uint8 patches into ``run``, a (B, K, T, P, P) view into the
+        buffer (P <= H); x0, y0: int64 (B, K, T), the canvas column / row of patch pixel (0, 0).
+        out: uint8 (B, T, H, H), contiguous, or None (fresh). composite: ``max`` or ``sum``.
+        Returns uint8 (B, T, H, H) (``out`` when given).
     """
-    B, K, T, P, _ = patches.shape
+    B, _, T = x0.shape
     HH = H * H
-    dev = patches.device
+    dev = x0.device
     n = B * K * T
+    if out is None:
+        out = torch.empty(B, T, H, H, dtype=torch.uint8, device=dev)
     if n == 0:
-        return torch.zeros(B, T, H, H, dtype=torch.uint8, device=dev)
-    cols = x0.unsqueeze(-1) + torch.arange(P, device=dev)  # (B, K, T, P) canvas column per patch column
-    inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, P)
+        return out
     L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
     buf, _ = _zero_buffer(n + 1, L, dev, layout=("place_max", H, P))  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
-    run = buf[:n, HH:].view(B, K, T, P, H)[..., :P]  # (B, K, T, P, P) view into buf
-    torch.mul(patches, inside, out=run)  # off-canvas columns zeroed, written straight into buf
+    write_patches(buf[:n, HH:].view(B, K, T, P, H)[..., :P])  # (B, K, T, P, P) view into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
     # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
     windows = buf.view(-1).as_strided((n * L + 1, HH), (1, 1))  # every window, a view
-    frames = windows.index_select(0, start).view(B, K, T, H, H)  # (B, K, T, H, H)
-    return composite_digits(frames, composite)  # (B, T, H, H)
+    if K == 1:
+        torch.index_select(windows, 0, start, out=out.view(n, HH))  # (B*T, HH) straight into out
+        return out
+    frames = scratch("render_fast.frames", (B, K, T, H, H), torch.uint8, dev)  # (B, K, T, H, H)
+    torch.index_select(windows, 0, start, out=frames.view(n, HH))
+    return composite_digits(frames, composite, out=out)  # (B, T, H, H)
 
 
 def render_translation(
-    sprites: torch.Tensor, centers: torch.Tensor, H: int, composite: str = "max"
+    sprites: torch.Tensor, centers: torch.Tensor, H: int, *, out: torch.Tensor | None = None,
+    composite: str = "max",
 ) -> torch.Tensor:
     """Render translated digits (angle 0, scale 1): separable bilinear on an (S+1)^2 patch.
 
@@ -145,40 +178,55 @@ def render_translation(
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2), (x, y) of each digit's centre
-        in canvas pixels (pixel k spans [k, k+1)). Returns uint8 (B, T, H, H).
+        in canvas pixels (pixel k spans [k, k+1)). out: uint8 (B, T, H, H), contiguous, or None.
+        Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
+    dev = sprites.device
     origin = centers.to(torch.float32).transpose(1, 2) - S / 2  # (B, K, T, 2) sprite top-left
     o_int = torch.floor(origin)  # (B, K, T, 2)
     frac = (origin - o_int)[..., None, None]  # (B, K, T, 2, 1, 1) in [0, 1)
-    # uint8 <-> float32 conversions are scalar loops on the CPU; via int16 they vectorize
-    sp = F.pad(sprites.to(torch.int16).to(torch.float32), (1, 1, 1, 1)).unsqueeze(2)  # (B, K, 1, S+2, S+2)
-    # canvas column o+m samples sprite column m - frac: (1-f) * s[m] + f * s[m-1]
-    h = torch.lerp(sp[..., 1:], sp[..., :-1], frac[:, :, :, 0])  # (B, K, T, S+2, S+1)
-    v = torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1])  # (B, K, T, S+1, S+1)
-    # lerps of values in 0..255 stay in [-eps, 255 + eps]: rounding lands in 0..255, no clamp
-    patches = v.round_().to(torch.int16).to(torch.uint8)  # (B, K, T, S+1, S+1)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(patches, o_int[..., 0], o_int[..., 1], H, composite)
+    # Patch columns that fall off the canvas must be zero (see _place): the horizontal
+    # weights carry that mask. Every sample carries +0.5 (weights sum to 1), so the truncating
+    # conversion rounds (half up); masked columns are exactly 0 and stay 0.
+    cols = o_int[..., 0, None] + torch.arange(S + 1, device=dev)  # (B, K, T, S+1) canvas column per patch column
+    inside = ((cols >= 0) & (cols < H)).unsqueeze(-2)  # (B, K, T, 1, S+1)
+    fx = frac[:, :, :, 0] * inside  # (B, K, T, 1, S+1) masked weight of s[m-1]
+    fx1 = (1 - frac[:, :, :, 0]) * inside  # (B, K, T, 1, S+1) masked weight of s[m]
+    # uint8 <-> float32 conversions are scalar loops on the CPU; via int16 they vectorize
+    sp = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5).unsqueeze(2)  # (B, K, 1, S+2, S+2)
+    # canvas column o+m samples sprite column m - frac: (1-f) * s[m] + f * s[m-1]
+    h = scratch("render_fast.rows", (B, K, T, S + 2, S + 1), torch.float32, dev)
+    torch.mul(sp[..., 1:], fx1, out=h).addcmul_(sp[..., :-1], fx)  # (B, K, T, S+2, S+1)
+    v = scratch("render_fast.values", (B, K, T, S + 1, S + 1), torch.float32, dev)
+    torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1], out=v)  # (B, K, T, S+1, S+1)
+    return _place(lambda run: _write_patches(v, run), o_int[..., 0], o_int[..., 1], K, S + 1, H, out, composite)
 
 
 def render_integer(
-    sprites: torch.Tensor, centers: torch.Tensor, H: int, composite: str = "max"
+    sprites: torch.Tensor, centers: torch.Tensor, H: int, *, out: torch.Tensor | None = None,
+    composite: str = "max",
 ) -> torch.Tensor:
     """Render digits whose top-left corners sit on whole pixels: the sprite itself, placed.
 
     No sampling at all: each frame's patch is the uint8 sprite (a broadcast view over frames),
-    placed by `_place_max`. Equal to `render_translation` whenever ``centers - S/2`` holds whole
-    numbers (its bilinear weights are then 0 and 1), at a fraction of the cost.
+    its off-canvas columns zeroed, placed by `_place`. Equal to `render_translation` whenever
+    ``centers - S/2`` holds whole numbers (its bilinear weights are then 0 and 1), at a fraction
+    of the cost.
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2) with ``centers - S/2`` whole
-        (other values are rounded down). Returns uint8 (B, T, H, H).
+        (other values are rounded down). out: uint8 (B, T, H, H), contiguous, or None. Returns
+        uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     corner = torch.floor(centers.to(torch.float32).transpose(1, 2) - S / 2).to(torch.int64)  # (B, K, T, 2)
-    patches = sprites[:, :, None].expand(B, K, T, S, S)  # (B, K, T, S, S), a view
-    return _place_max(patches, corner[..., 0], corner[..., 1], H, composite)
+    cols = corner[..., 0, None] + torch.arange(S, device=sprites.device)  # (B, K, T, S) canvas column per sprite column
+    inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, S)
+    patches = sprites[:, :, None]  # (B, K, 1, S, S), broadcast over frames
+    return _place(lambda run: torch.mul(patches, inside, out=run), corner[..., 0], corner[..., 1], K, S, H, out,
+                  composite)
 
 
 def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, H: int) -> int:
@@ -204,6 +252,8 @@ def render_affine(
     scale: torch.Tensor,
     H: int,
     patch_size: int,
+    *,
+    out: torch.Tensor | None = None,
     composite: str = "max",
 ) -> torch.Tensor:
     """Render rotated, scaled digits: ``grid_sample`` on a ``P x P`` patch around each digit.
@@ -214,40 +264,43 @@ def render_affine(
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2); angle, scale: float32
         (B, T, K). Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2.
-        ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). Returns uint8
-        (B, T, H, H).
+        ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). out: uint8
+        (B, T, H, H), contiguous, or None. Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
-    P = int(patch_size)
+    P = min(int(patch_size), H)  # a patch as large as the canvas samples the canvas itself
     dev = sprites.device
     c = centers.to(torch.float32).transpose(1, 2)  # (B, K, T, 2)
-    if P >= H:  # the patch would be the whole canvas: sample the canvas itself, nothing to place
-        P = H
-        o_int = torch.zeros_like(c)  # (B, K, T, 2)
-    else:
-        o_int = torch.floor(c - P / 2)  # (B, K, T, 2) canvas position of patch pixel (0, 0)
+    # canvas position of patch pixel (0, 0), kept on the canvas: the patch still covers every
+    # on-canvas pixel the digit reaches, and no patch column falls off the canvas
+    o_int = torch.floor(c - P / 2).clamp_(0, H - P)  # (B, K, T, 2)
     d = o_int - c + 0.5  # (B, K, T, 2): centre of patch pixel (0, 0) relative to the digit centre
     ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
     dx = (d[..., 0, None] + ar)[..., None, :]  # (B, K, T, 1, P) p_x - c_x per column
     dy = (d[..., 1, None] + ar)[..., :, None]  # (B, K, T, P, 1) p_y - c_y per row
     ang = angle.to(torch.float32).transpose(1, 2)  # (B, K, T)
-    inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * S)  # (B, K, T) pixels -> [-1, 1]
+    inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * (S + 2))  # (B, K, T) pixels -> [-1, 1] of the padded sprite
     cos = (torch.cos(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
     sin = (torch.sin(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
-    # normalised sprite point g = (2/S) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
+    # normalised sprite point g = (2/(S+2)) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
     # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
     # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
-    planes = torch.empty(2, B, K, T, P, P, device=dev)  # (2, B, K, T, P, P)
-    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x
+    planes = scratch("render_fast.grid", (2, B, K, T, P, P), torch.float32, dev)  # (2, B, K, T, P, P)
+    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x: (B, K, T, 1, P) + (B, K, T, P, 1), one pass
     torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
     grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
-    src = sprites.to(torch.int16).to(torch.float32).view(B * K, 1, S, S)  # (B*K, 1, S, S)
-    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    patches = out.round_().to(torch.int16).to(torch.uint8).view(B, K, T, P, P)  # (B, K, T, P, P); bilinear stays in 0..255
-    if P == H:
-        return composite_digits(patches, composite)  # (B, T, H, H)
+    # Every sprite value carries +0.5, and so does a one-pixel border (the sprite's zeros just
+    # outside), so a sample that reads only the padded sprite is its value + 0.5 (weights sum to
+    # 1) and the truncating conversion rounds it (half up); a sample that also reads the zero
+    # padding beyond lies in [0, 0.5] where the true value is 0, and truncates to 0.
+    src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (B, K, S+2, S+2)
+    src = src.view(B * K, 1, S + 2, S + 2)
+    values = scratch("render_fast.values", (B * K, 1, T * P, P), torch.float32, dev)
+    # F.grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False), into scratch
+    torch.ops.aten.grid_sampler_2d.out(src, grid, 0, 0, False, out=values)  # (B*K, 1, T*P, P)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place_max(patches, o_int[..., 0], o_int[..., 1], H, composite)
+    return _place(lambda run: _write_patches(values.view(B, K, T, P, P), run),
+                  o_int[..., 0], o_int[..., 1], K, P, H, out, composite)
 
 
 def render_fast(
@@ -262,6 +315,7 @@ def render_fast(
     max_angle: float | None = None,
     composite: str = "max",
     integer_placement: bool = False,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render VideoMNIST frames from digit sprites and per-frame affine parameters.
 
@@ -279,6 +333,7 @@ def render_fast(
         composite: ``max`` (default) or ``sum`` (clipped at 255) where digits overlap.
         integer_placement: the caller's promise that ``centers - S/2`` holds whole pixels; with
             ``translation_only`` selects `render_integer` (no sampling).
+        out: where to write the frames (every byte is overwritten), or None for a fresh tensor.
 
     Returns:
         uint8 frames.
@@ -290,15 +345,16 @@ def render_fast(
         Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2, sampled
         bilinearly as ``F.grid_sample(mode='bilinear', padding_mode='zeros',
         align_corners=False)`` does (sprite pixel j centred at j + 0.5, zero outside); digits
-        composite with ``max``; values are rounded half-to-even and clamped to 0..255.
+        composite with ``composite``; values are rounded to the nearest level (ties half up) and lie
+        in 0..255.
         Equal to `render.render_reference` to within one grey level (sample coordinates are
         computed in a different float order).
     """
     if translation_only and integer_placement:
-        return render_integer(sprites, centers, H, composite)
+        return render_integer(sprites, centers, H, out=out, composite=composite)
     if translation_only:
-        return render_translation(sprites, centers, H, composite)
+        return render_translation(sprites, centers, H, out=out, composite=composite)
     if angle is None or scale is None:
         raise ValueError("angle and scale are required when translation_only=False")
     P = affine_patch_size(sprites.shape[-1], max_scale, max_angle, H)
-    return render_affine(sprites, centers, angle, scale, H, P, composite)
+    return render_affine(sprites, centers, angle, scale, H, P, out=out, composite=composite)

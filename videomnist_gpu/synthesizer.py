@@ -11,6 +11,7 @@ The one entry point that stream, export, visualization, benchmarks and models ca
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Sequence
 import torch
 
 from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.cpu_buffers import OutputPool
 from videomnist_gpu.digits import DigitBank, load_digit_bank
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.keyed_random import check_split
@@ -79,9 +81,9 @@ def parse_device(name: str | torch.device | None) -> torch.device:
     return device
 
 
-# On a CPU the render kernels run fastest on about 128 clips at a time (their working set stays in
-# cache; measured on 2 cores: ~14.7k clips/s at 128, ~4.7k at 512), so larger batches are rendered
-# in slices of this many clips. A GPU renders a batch in one call.
+# On a CPU the render kernels run fastest on about 128 clips at a time (their temporaries stay in
+# cache and in reused scratch buffers of bounded size), so larger batches are rendered in slices of
+# this many clips, each written straight into the returned video. A GPU renders a batch in one call.
 CPU_RENDER_SLICE = 128
 
 
@@ -100,6 +102,7 @@ class Synthesizer:
         self.device = torch.device(device) if device is not None else default_device()
         self.root = root
         self._banks: dict[str, DigitBank] = {}
+        self._videos = OutputPool()  # CPU only: recycled memory for returned videos
 
     def bank(self, split: str = "train") -> DigitBank:
         """The digits of `split`, resized to `config.digit_size`, on the device."""
@@ -125,22 +128,32 @@ class Synthesizer:
             indices: int64 (B,) (any sequence of ints works too).
             returns: `Clips` with video uint8 (B, T, H, W).
         """
-        p = self.params(indices, split)
+        indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         bank = self.bank(split)
-        B = p.index.shape[0]
-        if self.device.type != "cpu" or B <= CPU_RENDER_SLICE:
-            video = render_from_params(self.config, bank, p)  # (B, T, H, W)
+        B, T, H = (indices.shape[0] if indices.ndim == 1 else 0), self.config.sequence_length, self.config.image_size
+        if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
+            video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
+            step = CPU_RENDER_SLICE
         else:
-            video = torch.cat([render_from_params(self.config, bank, p.slice(a, a + CPU_RENDER_SLICE))
-                               for a in range(0, B, CPU_RENDER_SLICE)])  # (B, T, H, W)
+            video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
+            step = max(B, 1)
+        parts = []
+        for a in range(0, max(B, 1), step):  # slices of the batch, never clips
+            p = self.params(indices[a:a + step], split)
+            render_from_params(self.config, bank, p, out=video[a:a + step])
+            parts.append(p)
+        p = parts[0] if len(parts) == 1 else ClipParams(
+            *(torch.cat([getattr(q, f.name) for q in parts]) for f in dataclasses.fields(ClipParams)))
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
 
 
-def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams) -> torch.Tensor:
-    """Pixels of clips with parameters `p`: uint8 (B, T, H, W)."""
+def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,
+                       out: torch.Tensor | None = None) -> torch.Tensor:
+    """Pixels of clips with parameters `p`: uint8 (B, T, H, W), written into `out` when given."""
     sprites = bank.images[p.digit]  # (B, K, S, S)
-    return render_fast(sprites, p.center, p.angle * (math.pi / 180), p.scale, config.image_size,
+    angle = None if config.translation_only else p.angle * (math.pi / 180)  # (B, T, K) radians
+    return render_fast(sprites, p.center, angle, p.scale, config.image_size,
                        config.translation_only, max_scale=config.scale_range[1],
                        max_angle=math.radians(config.rotation_range), composite=config.composite,
-                       integer_placement=config.placement == "integer")
+                       integer_placement=config.placement == "integer", out=out)
