@@ -3,7 +3,8 @@
 Each page runs in a scratch folder laid out like the repository after the README's first set-up
 command: `configs/` beside it and `datasets/videomnist/videomnist.h5` present (a small export of
 the default config, so the test stays fast). Python blocks of a page share one namespace; shell
-blocks run their `videomnist ...` lines through the CLI's `main` in-process. Without CUDA, the
+blocks run their `videomnist ...` lines through the CLI's `main` in-process and their `python ...`
+lines with this interpreter. Without CUDA, the
 literal device "cuda" is replaced by "cpu". A block preceded by `<!-- example: skip (why) -->`
 is not run (it needs a GPU, upstream VideoGPT or minutes of training); every other block is.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,8 +78,12 @@ def run_shell(argv: list[str], where: str, monkeypatch) -> None:
     while argv and re.fullmatch(r"[A-Z_]+=\S*", argv[0]):  # VAR=value prefixes
         name, value = argv.pop(0).split("=", 1)
         monkeypatch.setenv(name, value)
+    if argv[0] in ("python", "python3"):
+        proc = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"{where}: `{shlex.join(argv)}` exited {proc.returncode}: {proc.stderr[-2000:]}"
+        return
     if argv[0] != "videomnist":
-        pytest.fail(f"{where}: only `videomnist` commands can run in examples, got {argv[0]!r}; "
+        pytest.fail(f"{where}: only `videomnist` and `python` commands can run in examples, got {argv[0]!r}; "
                     "mark the block with <!-- example: skip (why) -->")
     code = main(argv[1:])
     assert code == 0, f"{where}: `{shlex.join(argv)}` exited {code}"
