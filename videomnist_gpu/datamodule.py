@@ -9,6 +9,14 @@ fixed clips of the test split (the same every pass). Clips are synthesized on th
 device (``trainer.strategy.root_device``, read in `setup`, so nothing touches CUDA before
 Lightning starts its processes) and sharded by the trainer's global rank and world size.
 
+uint8 batches: with ``output="uint8"`` the streams yield the raw uint8 pixels (4x fewer bytes to
+render into, copy and move to the device) and `on_after_batch_transfer` turns them into the
+VideoGPT batch on the training device, in one fused kernel there (`normalize_video`): the model
+sees the same float32 ``u8 / 255 - 0.5`` batch either way.
+
+    >>> VideoMNISTDataModule({"digits": "mnist-5k"}, output="uint8").output
+    'uint8'
+
 Resume: Lightning stores `state_dict` in every checkpoint. The DataModule counts the train
 batches handed to ``training_step`` (in `on_after_batch_transfer`, which Lightning calls for the
 batch about to be used, after its one-batch prefetch), so a checkpoint records exactly what the
@@ -28,7 +36,7 @@ from torch.utils.data import DataLoader
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import check_int
-from videomnist_gpu.stream import VideoMNISTStream
+from videomnist_gpu.stream import OUTPUTS, VideoMNISTStream, normalize_video
 
 __all__ = ["VideoMNISTDataModule"]
 
@@ -59,12 +67,15 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         data_path: an HDF5 export to read instead of synthesizing.
         val_clips: fixed test-split clips for validation and test.
         seed: seed of the HDF5 train shuffle (the stream's randomness comes from the config).
+        output: ``float32`` (default): the streams yield VideoGPT batches; ``uint8``: they yield
+            raw pixels, normalized after the batch reaches the training device (synthesis only).
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
                  sequence_length: int | None = None, resolution: int | None = None,
                  batch_size: int = 32, num_workers: int = 0, channels: int = 1,
-                 data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0) -> None:
+                 data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
+                 output: str = "float32") -> None:
         super().__init__()
         config = _resolve_config(config)
         changes: dict[str, Any] = {}
@@ -76,17 +87,23 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         for name, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                                      ("channels", channels, 1), ("val_clips", val_clips, 0)):
             check_int(name, value, minimum)
+        if output not in OUTPUTS:
+            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
+        if output != "float32" and data_path is not None:
+            raise ValueError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels
         self.data_path = None if data_path is None else str(data_path)
         self.val_clips = val_clips
         self.seed = seed
+        self.output = output
         # Plain values only, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "config": self.config.to_dict(), "sequence_length": self.config.sequence_length,
             "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
             "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
+            "output": output,
         })
         self.train_stream: VideoMNISTStream | None = None
         self.val_stream: VideoMNISTStream | None = None
@@ -104,7 +121,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         if device.type != "cpu" and self.num_workers > 0:
             raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
                              f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
-        common = dict(device=device, channels=self.channels, rank=rank, world_size=world)
+        common = dict(device=device, channels=self.channels, rank=rank, world_size=world, output=self.output)
         self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
         self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
                                            num_clips=self.val_clips, **common)
@@ -150,11 +167,14 @@ class VideoMNISTDataModule(pl.LightningDataModule):
                           num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
                           drop_last=train)
 
-    # ------------------------------------------------------------------ resume
+    # ------------------------------------------------------------------ resume, uint8 batches
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Count consumed train batches; normalize uint8 videos on the device they now live on."""
         trainer = self.trainer
         if trainer is not None and trainer.training and self.data_path is None:
             self._consumed += 1
+        if self.output == "uint8" and batch["video"].dtype == torch.uint8:
+            batch = {**batch, "video": normalize_video(batch["video"])}  # (B, C, T, H, W) float32
         return batch
 
     def _next_train_batch(self) -> int:
