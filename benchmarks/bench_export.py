@@ -5,13 +5,14 @@ digit, 16x64x64; `--quick` for a tenth) into an HDF5 file, each in its own subpr
 memory is that arm's alone (`os.wait4` rusage of the child, i.e. RUSAGE_CHILDREN per child).
 
 - ours: `videomnist_gpu.export.export_dataset` (streamed batch by batch, one clip per chunk,
-  fletcher32, no compression unless `--compression`).
+  fletcher32, gzip compressed on threads unless `--compression` says otherwise).
 - original: `baselines.original_scipy_clips` (the original scripts' algorithm: scipy
   `affine_transform` per frame, Python loops; in `videomnist_gpu/baselines.py`),
   called per class like the original scripts, all clips kept in memory, then written with
   h5py `compression="gzip"` and automatic chunking, as the original scripts did.
 
-Prints wall times (whole process and work only) and their ratio, peak RSS of both, file sizes,
+Prints wall times (whole process and work only) and their ratio, peak RSS of both (and ours above
+the peak RSS of a process that only runs `import torch`, measured in the same run), file sizes,
 and random-clip read latency (median of 200 random 16-frame reads from each file; ours also
 through `HDF5VideoDataset`). `--rss_videos_per_digit N` also measures the peak RSS of
 `videomnist generate --videos_per_digit N --sequence_length 32` (streaming: flat in N).
@@ -142,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the default dataset (100 + 20 per digit)")
     parser.add_argument("--device", default=None, help="device for our export (default: CUDA when available)")
-    parser.add_argument("--compression", default="none", help="our export's compression (default none)")
+    parser.add_argument("--compression", default="gzip", help="our export's compression (default gzip)")
     parser.add_argument("--batch_size", type=int, default=None, help="default: 128 on CPU, 512 on GPU")
     parser.add_argument("--out", default=None, help="folder for the files (default: a temporary folder)")
     parser.add_argument("--skip_original", action="store_true", help="only time our export")
@@ -184,6 +185,7 @@ def main() -> None:
         res, wall, rss = _run_child(me + ["--arm", "original", "--vpd", str(vpd), "--tvpd", str(tvpd),
                                           "--out_file", str(orig_file)])
         arms["original"] = {"file": orig_file, "wall_s": wall, "work_s": res["work_s"], "rss_mib": rss}
+    _, _, torch_rss = _run_child([sys.executable, "-c", "import torch"])
     n = 10 * (vpd + tvpd)
     print(f"{'arm':<10} {'process s':>10} {'work s':>8} {'clips/s':>8} {'peak RSS MiB':>13} {'file MiB':>9} "
           f"{'read median ms':>15} {'read p90 ms':>12}")
@@ -192,19 +194,23 @@ def main() -> None:
         a.update(lat)
         print(f"{name:<10} {a['wall_s']:>10.1f} {a['work_s']:>8.1f} {n / a['work_s']:>8.0f} {a['rss_mib']:>13.0f} "
               f"{a['file'].stat().st_size / 2**20:>9.1f} {lat['median_ms']:>15.3f} {lat['p90_ms']:>12.3f}")
+    print(f"peak RSS of `import torch` alone: {torch_rss:.0f} MiB; ours above it: "
+          f"{arms['ours']['rss_mib'] - torch_rss:.0f} MiB")
     print(f"HDF5VideoDataset item (16 frames -> float32 (1,16,64,64)), median of 200: "
           f"{_reader_latency(ours_file):.3f} ms")
     if "original" in arms:
         o, u = arms["original"], arms["ours"]
         print(f"ratio original/ours: {o['wall_s'] / u['wall_s']:.2f}x end to end (processes), "
               f"{o['work_s'] / u['work_s']:.2f}x work only; "
-              f"random 16-frame read {o['median_ms'] / u['median_ms']:.0f}x faster")
+              f"random 16-frame read {o['median_ms'] / u['median_ms']:.0f}x faster; "
+              f"file size ours/original {u['file'].stat().st_size / o['file'].stat().st_size:.3f}")
     for n_large in args.rss_videos_per_digit:
         target = folder / f"rss_{n_large}.h5"
         _, wall, rss = _run_child([sys.executable, "-m", "videomnist_gpu", "generate", "--output_file", str(target),
                                    "--videos_per_digit", str(n_large), "--sequence_length", "32",
                                    "--device", device, "--overwrite"])
-        print(f"generate --videos_per_digit {n_large} --sequence_length 32: peak RSS {rss:.0f} MiB, "
+        print(f"generate --videos_per_digit {n_large} --sequence_length 32: peak RSS {rss:.0f} MiB "
+              f"({rss - torch_rss:.0f} above import torch), "
               f"{wall:.0f} s, {target.stat().st_size / 2**20:.0f} MiB file")
         target.unlink()
     if not args.out:

@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
     add_flag(g, "digits", metavar="SOURCE", help="auto | mnist | mnist-5k | PATH to MNIST IDX files (default auto)")
     s = p.add_argument_group("storage")
     add_flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
-    add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
+    add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default gzip: any HDF5 reader opens it)")
     add_flag(s, "batch_size", type=int, metavar="B", help="clips rendered and written at once (default 64 on CPU, 512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         1000 if export["videos_per_digit"] is None else export["videos_per_digit"],
         export["test_videos_per_digit"],
         channels=1 if export["channels"] is None else export["channels"],
-        compression="none" if export["compression"] is None else export["compression"],
+        compression="gzip" if export["compression"] is None else export["compression"],
         batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
     )
     formats = list(args.sample_formats) if args.sample_formats is not None else list(SAMPLE_FORMATS)
