@@ -2,7 +2,8 @@
 
 Both arms produce the default dataset (configs/videomnist.yaml: 1,000 train + 200 test videos per
 digit, 16x64x64; `--quick` for a tenth) into an HDF5 file, each in its own subprocess so peak
-memory is that arm's alone (`os.wait4` rusage of the child, i.e. RUSAGE_CHILDREN per child).
+memory is that arm's alone: each child reports its own peak RSS (VmHWM of /proc/self/status at the
+end of its work; the rusage of a child also counts the parent's memory at the fork, and its exit).
 
 - ours: `videomnist_gpu.export.export_dataset` (streamed batch by batch, one clip per chunk,
   fletcher32, gzip compressed on threads unless `--compression` says otherwise).
@@ -80,29 +81,48 @@ def _arm_original(out: Path, vpd: int, tvpd: int) -> dict:
     return {"work_s": time.perf_counter() - start}
 
 
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory since its exec (VmHWM), MiB; Linux only."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _child(args: argparse.Namespace) -> None:
-    if args.arm == "ours":
+    if args.arm == "torch":
+        import torch  # noqa: F401
+
+        result = {}
+    elif args.arm == "generate":
+        from videomnist_gpu.cli import main as videomnist_main
+
+        result = {"exit_code": videomnist_main(["generate", "--output_file", args.out, "--videos_per_digit",
+                                                str(args.vpd), "--sequence_length", "32", "--device", args.device,
+                                                "--overwrite"])}
+    elif args.arm == "ours":
         result = _arm_ours(Path(args.out), args.vpd, args.tvpd, args.device, args.compression, args.batch_size)
     else:
         result = _arm_original(Path(args.out), args.vpd, args.tvpd)
-    print(json.dumps(result))
+    print(json.dumps({**result, "peak_rss_mib": _peak_rss_mib()}))
 
 
 # ---------------------------------------------------------------------- parent
 def _run_child(cmd: list[str]) -> tuple[dict, float, float]:
-    """Run `cmd`; returns (its JSON line or {}, wall seconds, peak RSS MiB of the child)."""
+    """Run `cmd`; returns (its JSON line or {}, wall seconds, peak RSS MiB the child reported)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
     out = proc.stdout.read()
     proc.stdout.close()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"benchmark child failed (exit {proc.returncode}): {' '.join(cmd)}")
     lines = [line for line in out.splitlines() if line.startswith("{")]
-    return (json.loads(lines[-1]) if lines else {}), wall, usage.ru_maxrss / 1024  # Linux: KiB
+    result = json.loads(lines[-1]) if lines else {}
+    return result, wall, result.get("peak_rss_mib", float("nan"))
 
 
 def _read_latency(path: Path, reads: int = 200, length: int = 16, seed: int = 0) -> dict:
@@ -164,7 +184,7 @@ def main() -> None:
     parser.add_argument("--rss_videos_per_digit", type=int, nargs="*", default=[],
                         help="also measure peak RSS of `generate --videos_per_digit N --sequence_length 32`")
     # child mode
-    parser.add_argument("--arm", choices=["ours", "original"], help=argparse.SUPPRESS)
+    parser.add_argument("--arm", choices=["ours", "original", "torch", "generate"], help=argparse.SUPPRESS)
     parser.add_argument("--vpd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tvpd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out_file", dest="out", help=argparse.SUPPRESS)
@@ -199,7 +219,7 @@ def main() -> None:
         res, wall, rss = _run_child(me + ["--arm", "original", "--vpd", str(vpd), "--tvpd", str(tvpd),
                                           "--out_file", str(orig_file)])
         arms["original"] = {"file": orig_file, "wall_s": wall, "work_s": res["work_s"], "rss_mib": rss}
-    _, _, torch_rss = _run_child([sys.executable, "-c", "import torch"])
+    _, _, torch_rss = _run_child(me + ["--arm", "torch"])
     n = 10 * (vpd + tvpd)
     print(f"{'arm':<10} {'process s':>10} {'work s':>8} {'clips/s':>8} {'peak RSS MiB':>13} {'file MiB':>9} "
           f"{'read median ms':>15} {'read p90 ms':>12}")
@@ -223,9 +243,8 @@ def main() -> None:
           f"our file / that: {ours_file.stat().st_size / same:.3f}")
     for n_large in args.rss_videos_per_digit:
         target = folder / f"rss_{n_large}.h5"
-        _, wall, rss = _run_child([sys.executable, "-m", "videomnist_gpu", "generate", "--output_file", str(target),
-                                   "--videos_per_digit", str(n_large), "--sequence_length", "32",
-                                   "--device", device, "--overwrite"])
+        _, wall, rss = _run_child(me + ["--arm", "generate", "--out_file", str(target), "--vpd", str(n_large),
+                                        "--device", device])
         print(f"generate --videos_per_digit {n_large} --sequence_length 32: peak RSS {rss:.0f} MiB "
               f"({rss - torch_rss:.0f} above import torch), "
               f"{wall:.0f} s, {target.stat().st_size / 2**20:.0f} MiB file")

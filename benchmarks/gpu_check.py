@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -274,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "gpu_check.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "gpu_check.md").write_text(markdown(report))
     log_file.close()
+    shutil.rmtree(work, ignore_errors=True)
     print(markdown(report), end="")
     return 0
 

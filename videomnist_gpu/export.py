@@ -103,10 +103,14 @@ def _check_positive_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def default_batch_size(device: torch.device | str | None) -> int:
-    """128 clips on the CPU (the kernels' fastest batch; small working memory), 512 on accelerators."""
+def default_batch_size(device: torch.device | str | None, config: VideoMNISTConfig | None = None) -> int:
+    """512 clips on accelerators; on the CPU 128 default clips (the kernels' fastest batch), fewer
+    for longer or larger clips (`config`) so a batch and its render temporaries stay as small."""
     device = torch.device(device) if device is not None else default_device()
-    return CPU_RENDER_SLICE if device.type == "cpu" else 512
+    if device.type != "cpu":
+        return 512
+    pixels = 1 if config is None else config.sequence_length * config.image_size**2 / (16 * 64 * 64)
+    return max(1, min(CPU_RENDER_SLICE, int(CPU_RENDER_SLICE / pixels)))
 
 
 def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_videos_per_digit: int | None = None,
@@ -343,7 +347,8 @@ def export_dataset(
         channels: 1 (gray, `[N*T, H, W]`) or 3 (gray replicated, `[N*T, H, W, 3]`).
         compression: "gzip" (default: deflate, any HDF5 reader), "lzf" (h5py only) or "none".
         batch_size: clips rendered and written at once (peak memory; never changes the data);
-            default `default_batch_size(device)`: 64 on the CPU, 512 on accelerators.
+            default `default_batch_size(device, config)`: 128 default clips on the CPU (fewer for
+            longer or larger clips), 512 on accelerators.
         device: where to render (default: CUDA when available).
         overwrite: replace an existing file (only after the new one is complete).
         keep_partial: on failure leave `PATH.partial` for inspection instead of removing it.
@@ -358,7 +363,7 @@ def export_dataset(
     import h5py
 
     if batch_size is None:
-        batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device)
+        batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)
     plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
     path = check_output_path(path, overwrite=overwrite)
     partial = partial_path(path)

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if num_samples < 0:
         raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
     device = parse_device(args.device)
-    batch_size = default_batch_size(device) if export["batch_size"] is None else plan.batch_size
+    batch_size = default_batch_size(device, config) if export["batch_size"] is None else plan.batch_size
 
     output = Path(export["output_file"]).expanduser()
     samples_dir = output.parent / "samples"
