@@ -207,9 +207,10 @@ def _signals_raise():
 def _render_threads(plan: ExportPlan, synth: Synthesizer):
     """A CPU render uses one torch thread while gzip compresses on the others.
 
-    torch's intra-op workers spin while waiting and then compete with the compression threads
-    for the same cores; one render thread overlapped with compression is faster than both
-    fighting (measured on 2 loaded cores: 1 thread rendered 4.5x faster than 2).
+    torch's intra-op workers would compete with the compression threads for the same cores; one
+    render thread overlapped with compression is faster (measured on 2 loaded cores: a render on
+    1 thread ran 4.5x faster than on 2; with this and the pipelining of `ChunkWriter` the default
+    export went from 33.7 s to 13.5 s).
     """
     if synth.device.type != "cpu" or plan.compression != "gzip":
         yield

@@ -54,9 +54,9 @@ def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> tor
 
     Bitwise the same value on every path (``fl(fl(u8 / 255) - 0.5)``). On a CPU: one numpy pass
     that reads the uint8 pixels and writes ``u8 / 255`` into `out` (the float conversion happens
-    in cache-sized pieces inside it), then one in-place pass; single-threaded numpy, because
-    torch's three element-wise passes with their thread-pool hand-offs measured 2.5x slower on
-    a loaded 2-core machine. On other devices: one fused kernel (`torch.addcdiv`), which is how
+    in cache-sized pieces inside it), then one in-place pass (single-threaded numpy: torch's
+    three element-wise passes on two threads measured 2.5x slower on a loaded 2-core machine,
+    see docs/performance_io.md). On other devices: one fused kernel (`torch.addcdiv`), which is how
     `VideoMNISTDataModule` normalizes uint8 batches after they reach the training device.
 
     Shape:
