@@ -203,3 +203,48 @@ def test_data_path_reads_an_hdf5_export(tmp_path):
     assert [b["label"].tolist() for b in again.train_dataloader()] == [b["label"].tolist() for b in train]
     rgb = VideoMNISTDataModule(CONFIG, batch_size=3, channels=3, data_path=path)
     assert next(iter(rgb.val_dataloader()))["video"].shape == (3, 3, 4, 32, 32)
+
+
+class VideoRecorder(Recorder):
+    """Also keeps a copy of every training video it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.videos: list[torch.Tensor] = []
+
+    def training_step(self, batch, batch_idx):
+        self.videos.append(batch["video"].clone())
+        return super().training_step(batch, batch_idx)
+
+
+@lightning_noise
+def test_uint8_batches_reach_the_model_as_the_float_contract(tmp_path):
+    seen = {}
+    for output in ("float32", "uint8"):
+        model = VideoRecorder()
+        dm = VideoMNISTDataModule(CONFIG, batch_size=2, val_clips=3, output=output)
+        _trainer(tmp_path / output, 4).fit(model, datamodule=dm)
+        assert dm.train_stream.output == output and dm.hparams["output"] == output
+        seen[output] = model
+    assert seen["uint8"].train_seen == seen["float32"].train_seen
+    for u8, f in zip(seen["uint8"].videos, seen["float32"].videos, strict=True):
+        assert u8.dtype == torch.float32 and torch.equal(u8, f)
+    assert seen["uint8"].val_seen == seen["float32"].val_seen
+    with pytest.raises(ValueError, match="^output: unknown 'fp16'. Valid: float32, uint8"):
+        VideoMNISTDataModule(CONFIG, output="fp16")
+    with pytest.raises(ValueError, match="^output: 'uint8' applies to synthesized streams"):
+        VideoMNISTDataModule(CONFIG, output="uint8", data_path=tmp_path / "x.h5")
+
+
+def test_uint8_prediction_splits_are_normalized_on_the_device_like_the_float_ones():
+    batches = {}
+    for output in ("float32", "uint8"):
+        dm = VideoMNISTDataModule(CONFIG, batch_size=2, val_clips=2, output=output, split_frames=(1, 3))
+        dm.setup("fit")
+        raw = next(iter(dm.train_dataloader()))
+        assert raw["context"].dtype == (torch.uint8 if output == "uint8" else torch.float32)
+        batches[output] = dm.on_after_batch_transfer(raw, 0)
+    for key, shape in (("context", (2, 1, 1, 32, 32)), ("target", (2, 1, 3, 32, 32))):
+        assert batches["uint8"][key].dtype == torch.float32 and batches["uint8"][key].shape == shape
+        assert torch.equal(batches["uint8"][key], batches["float32"][key])
+    assert "video" not in batches["uint8"]

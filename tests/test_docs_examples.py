@@ -93,7 +93,7 @@ def run_shell(argv: list[str], where: str, monkeypatch) -> None:
 @pytest.mark.filterwarnings(r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_examples_run_as_written(page, tmp_path, monkeypatch, default_export):
-    blocks = [b for b in code_blocks(page.read_text()) if b[0] in ("python", "bash") and not b[2]]
+    blocks = [b for b in code_blocks(page.read_text()) if b[0] in ("python", "bash", "sh") and not b[2]]
     (tmp_path / "configs").symlink_to(ROOT / "configs")
     (tmp_path / "datasets" / "videomnist").mkdir(parents=True)
     (tmp_path / "datasets" / "videomnist" / "videomnist.h5").symlink_to(default_export)

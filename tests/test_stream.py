@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from conftest import fake_cuda
 from videomnist_gpu import Synthesizer, VideoMNISTConfig, VideoMNISTStream
-from videomnist_gpu.stream import batch_from_clips
+from videomnist_gpu.stream import ReusableBuffers, batch_from_clips, normalize_video
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)
 KEYS = ("video", "label", "labels", "motion", "position", "index")
@@ -202,3 +203,101 @@ def test_cuda_placement_and_equality_with_cpu():
         assert torch.equal(cuda[key].cpu(), cpu[key]), key
     torch.testing.assert_close(cuda["position"].cpu(), cpu["position"], rtol=0, atol=1e-4)
     assert (cuda["video"].cpu() - cpu["video"]).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_normalize_video_is_the_contract_on_every_path():
+    u8 = torch.arange(256, dtype=torch.uint8)
+    want = u8.float() / 255 - 0.5
+    assert torch.equal(normalize_video(u8), want)
+    out = torch.full((256,), 7.0)
+    assert normalize_video(u8, out) is out and torch.equal(out, want)
+    # the one kernel used off the CPU computes the same float32 values
+    assert torch.equal(torch.addcdiv(torch.tensor(-0.5), u8, torch.tensor(255.0)), want)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_uint8_stream_equals_float_stream_after_normalization(reference, channels):
+    raw = _pull(VideoMNISTStream(CONFIG, batch_size=5, device="cpu", channels=channels, output="uint8",
+                                 num_clips=12))
+    floats = _pull(VideoMNISTStream(CONFIG, batch_size=5, device="cpu", channels=channels, num_clips=12))
+    for u8, f in zip(raw, floats, strict=True):
+        assert u8["video"].dtype == torch.uint8 and u8["video"].shape == f["video"].shape
+        assert torch.equal(normalize_video(u8["video"]), f["video"])
+        for key in KEYS[1:]:
+            assert torch.equal(u8[key], f[key]), key
+    assert torch.equal(torch.cat([f["video"][:, 0] for f in floats]), reference["train"]["video"][:12, 0])
+    with pytest.raises(ValueError, match="^output: unknown 'float16'. Valid: float32, uint8"):
+        VideoMNISTStream(CONFIG, batch_size=1, output="float16")
+
+
+@pytest.mark.parametrize("interrupt_after", [1, 3])
+def test_uint8_stream_resumes_exactly(interrupt_after):
+    def make():
+        return VideoMNISTStream(CONFIG, batch_size=3, device="cpu", output="uint8")
+
+    full = _cat(_pull(make(), num_batches=5))
+    first = make()
+    head = _pull(first, num_batches=interrupt_after)
+    resumed = make()
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    _assert_equal(_cat(head + _pull(resumed, num_batches=5 - interrupt_after)), full)
+
+
+def test_held_batches_are_never_overwritten(reference):
+    """Reused float memory: held batches (tensors, views, numpy arrays) keep their values."""
+    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cpu")
+    batches = iter(DataLoader(stream, batch_size=None))
+    held = [next(batches) for _ in range(6)]  # more than the pool keeps
+    view = next(batches)["video"][1:3]  # only a view of batch 6 stays alive
+    array = next(batches)["video"].numpy()  # only a numpy array of batch 7
+    for _ in range(6):
+        next(batches)
+    want = reference["train"]["video"]  # (64, 1, T, H, W)
+    for i, batch in enumerate(held):
+        assert torch.equal(batch["video"], want[4 * i:4 * i + 4]), i
+    assert torch.equal(view, want[25:27])
+    assert torch.equal(torch.from_numpy(array), want[28:32])
+
+
+def test_released_batches_reuse_memory_without_growth():
+    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cpu")
+    batches = iter(DataLoader(stream, batch_size=None))
+    pointers = {next(batches)["video"].data_ptr() for _ in range(20)}  # each dropped before the next
+    assert len(pointers) == 1
+    assert len(stream._buffers._buffers) == 1
+
+
+def test_buffers_moved_to_shared_memory_are_never_recycled():
+    """A DataLoader worker sends batches through shared memory: the receiver may still hold them."""
+    pool = ReusableBuffers(capacity=2)
+    first = pool.take((2, 3), torch.float32)
+    pointer = first.data_ptr()
+    del first
+    second = pool.take((2, 3), torch.float32)
+    assert second.data_ptr() == pointer  # released: reused
+    second.share_memory_()  # what sending it from a worker does, in place
+    del second
+    third = pool.take((2, 3), torch.float32)
+    assert not third.is_shared() and len(pool._buffers) == 1
+    third.fill_(1.0)
+    assert pickle.loads(pickle.dumps(pool))._buffers == []  # a spawned worker gets no buffers
+
+
+def test_uint8_batch_on_fake_cuda_and_its_normalization_on_the_device():
+    from videomnist_gpu.datamodule import VideoMNISTDataModule
+
+    cpu = Synthesizer(CONFIG, device="cpu")
+    cpu.bank("train")
+    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", output="uint8")
+    batches = iter(DataLoader(stream, batch_size=None))
+    dm = VideoMNISTDataModule(CONFIG, batch_size=4, output="uint8")
+    host = next(iter(VideoMNISTStream(CONFIG, batch_size=4, device="cpu", channels=3, output="uint8")))
+    with fake_cuda():
+        stream.synthesizer._banks["train"] = cpu.bank("train").to("cuda")
+        batch = next(batches)  # uint8, rendered on fake CUDA: a CPU tensor or host sync would raise
+        assert batch["video"].device.type == "cuda" and batch["video"].dtype == torch.uint8
+        moved = {k: v.to("cuda") for k, v in host.items()}  # a CPU uint8 batch sent to the device
+        for b, channels in ((batch, 1), (moved, 3)):
+            ready = dm.on_after_batch_transfer(b, 0)
+            assert ready["video"].device.type == "cuda" and ready["video"].dtype == torch.float32
+            assert ready["video"].shape == (4, channels, 4, 32, 32)

@@ -9,6 +9,14 @@ fixed clips of the test split (the same every pass). Clips are synthesized on th
 device (``trainer.strategy.root_device``, read in `setup`, so nothing touches CUDA before
 Lightning starts its processes) and sharded by the trainer's global rank and world size.
 
+uint8 batches: with ``output="uint8"`` the streams yield the raw uint8 pixels (4x fewer bytes to
+render into, copy and move to the device) and `on_after_batch_transfer` turns them into the
+VideoGPT batch on the training device, in one fused kernel there (`normalize_video`): the model
+sees the same float32 ``u8 / 255 - 0.5`` batch either way.
+
+    >>> VideoMNISTDataModule({"digits": "mnist-5k"}, output="uint8").output
+    'uint8'
+
 Resume: Lightning stores `state_dict` in every checkpoint. The DataModule counts the train
 batches handed to ``training_step`` (in `on_after_batch_transfer`, which Lightning calls for the
 batch about to be used, after its one-batch prefetch), so a checkpoint records exactly what the
@@ -29,9 +37,11 @@ from torch.utils.data import DataLoader
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import check_int
 from videomnist_gpu.prediction import check_split_frames
-from videomnist_gpu.stream import VideoMNISTStream
+from videomnist_gpu.stream import OUTPUTS, VideoMNISTStream, normalize_video
 
 __all__ = ["VideoMNISTDataModule"]
+
+_VIDEO_KEYS = ("video", "context", "target")  # the pixel entries of a batch
 
 
 def _resolve_config(config: VideoMNISTConfig | dict | str | Path | None) -> VideoMNISTConfig:
@@ -62,13 +72,15 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         seed: seed of the HDF5 train shuffle (the stream's randomness comes from the config).
         split_frames: ``(n_past, n_future)`` adding up to the sequence length: batches carry
             ``context`` and ``target`` instead of ``video`` (streamed and HDF5 alike).
+        output: ``float32`` (default): the streams yield VideoGPT batches; ``uint8``: they yield
+            raw pixels, normalized after the batch reaches the training device (synthesis only).
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
                  sequence_length: int | None = None, resolution: int | None = None,
                  batch_size: int = 32, num_workers: int = 0, channels: int = 1,
                  data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
-                 split_frames: tuple[int, int] | None = None) -> None:
+                 split_frames: tuple[int, int] | None = None, output: str = "float32") -> None:
         super().__init__()
         config = _resolve_config(config)
         changes: dict[str, Any] = {}
@@ -80,6 +92,10 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         for name, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                                      ("channels", channels, 1), ("val_clips", val_clips, 0)):
             check_int(name, value, minimum)
+        if output not in OUTPUTS:
+            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
+        if output != "float32" and data_path is not None:
+            raise ValueError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels
@@ -87,12 +103,14 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         self.val_clips = val_clips
         self.seed = seed
         self.split_frames = check_split_frames(split_frames, self.config.sequence_length)
+        self.output = output
         # Plain values only, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "config": self.config.to_dict(), "sequence_length": self.config.sequence_length,
             "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
             "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
             "split_frames": None if self.split_frames is None else list(self.split_frames),
+            "output": output,
         })
         self.train_stream: VideoMNISTStream | None = None
         self.val_stream: VideoMNISTStream | None = None
@@ -111,7 +129,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
                              f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
         common = dict(device=device, channels=self.channels, rank=rank, world_size=world,
-                      split_frames=self.split_frames)
+                      split_frames=self.split_frames, output=self.output)
         self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
         self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
                                            num_clips=self.val_clips, **common)
@@ -158,11 +176,15 @@ class VideoMNISTDataModule(pl.LightningDataModule):
                           num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
                           drop_last=train)
 
-    # ------------------------------------------------------------------ resume
+    # ------------------------------------------------------------------ resume, uint8 batches
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Count consumed train batches; normalize uint8 videos on the device they now live on."""
         trainer = self.trainer
         if trainer is not None and trainer.training and self.data_path is None:
             self._consumed += 1
+        if self.output == "uint8":  # video (B, C, T, H, W), or context and target with split_frames
+            batch = {**batch, **{key: normalize_video(batch[key]) for key in _VIDEO_KEYS
+                                 if key in batch and batch[key].dtype == torch.uint8}}  # float32
         return batch
 
     def _next_train_batch(self) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -37,23 +38,63 @@ from videomnist_gpu.partition import clip_ranges, num_global_batches
 from videomnist_gpu.prediction import check_split_frames, split_prediction
 from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
 
-__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "batch_from_clips"]
+__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video",
+           "ReusableBuffers"]
 
 STATE_FORMAT_VERSION = 1
 _MATCHED_FIELDS = ("format_version", "config_hash", "seed", "split", "batch_size", "world_size", "num_clips")
 
 
-def batch_from_clips(clips: Clips, channels: int = 1) -> dict[str, torch.Tensor]:
-    """The model batch of `clips` (VideoGPT's contract plus ground truth), on the clips' device.
+OUTPUTS = ("float32", "uint8")
+_MINUS_HALF = torch.tensor(-0.5)  # 0-dim CPU scalars: usable in an op on any device, no transfer
+_FULL_SCALE = torch.tensor(255.0)
+
+
+def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """VideoGPT's model input from uint8 pixels: ``video / 255 - 0.5`` as float32, on `video`'s device.
+
+    Bitwise the same value on every path (``fl(fl(u8 / 255) - 0.5)``). On a CPU: one numpy pass
+    that reads the uint8 pixels and writes ``u8 / 255`` into `out` (the float conversion happens
+    in cache-sized pieces inside it), then one in-place pass (single-threaded numpy: torch's
+    three element-wise passes on two threads measured 2.5x slower on a loaded 2-core machine,
+    see docs/benchmarks.md). On other devices: one fused kernel (`torch.addcdiv`), which is how
+    `VideoMNISTDataModule` normalizes uint8 batches after they reach the training device.
 
     Shape:
-        video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5``; one float allocation,
-            and for ``C > 1`` the channels are an `expand`ed view of it (no copy: call
+        video: uint8 (...) in 0..255. out: float32, same shape and device (default: a new tensor).
+        returns: float32 (...) in [-0.5, 0.5] (`out` when given).
+    """
+    if video.device.type != "cpu":
+        return torch.addcdiv(_MINUS_HALF, video, _FULL_SCALE, out=out)  # -0.5 + u8 / 255, one kernel
+    if out is None:
+        out = torch.empty(video.shape, dtype=torch.float32)
+    pixels, values = video.numpy(), out.numpy()  # views: `out` is written in place
+    np.divide(pixels, np.float32(255), out=values, dtype=np.float32)  # reads uint8, writes float32 once
+    np.subtract(values, np.float32(0.5), out=values)
+    return out
+
+
+def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
+                     out: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The model batch of `clips` (VideoGPT's contract plus ground truth), on the clips' device.
+
+    Args:
+        clips: rendered clips.
+        channels: 1, or C > 1 for replicated grey (an `expand`ed view, no copy: call
             ``.contiguous()`` before writing into it in place).
+        output: ``float32`` (VideoGPT's model input) or ``uint8`` (the raw pixels, to be
+            normalized with `normalize_video` on the training device).
+        out: float32 (B, 1, T, H, W) memory to write the float video into (default: new).
+
+    Shape:
+        video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5`` (uint8 (B, C, T, H, W)
+            in 0..255 with ``output="uint8"``).
         label: int64 (B,), class of the first digit. labels: int64 (B, K).
         motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,).
     """
-    video = clips.video[:, None].to(torch.float32).div_(255).sub_(0.5)  # (B, 1, T, H, W)
+    video = clips.video[:, None]  # (B, 1, T, H, W) uint8
+    if output == "float32":
+        video = normalize_video(video, out)  # (B, 1, T, H, W) float32
     if channels != 1:
         video = video.expand(-1, channels, -1, -1, -1)  # (B, C, T, H, W), stride 0 over C
     return {
@@ -64,6 +105,51 @@ def batch_from_clips(clips: Clips, channels: int = 1) -> dict[str, torch.Tensor]
         "position": clips.position,
         "index": clips.index,
     }
+
+
+class ReusableBuffers:
+    """CPU tensors handed out again only once nothing else uses their memory.
+
+    A fresh multi-megabyte CPU tensor is page-faulted (and zeroed by the kernel) on every batch;
+    reusing one avoids that. A buffer is handed out again only when (1) no tensor, view or numpy
+    array outside this pool refers to its storage (the storage's use count is back to what it
+    was when the buffer was made) and (2) it was never moved to shared memory (a DataLoader
+    worker sends its batches that way; the main process may still hold them). Otherwise a new
+    buffer is made. Pickling (a spawned worker) carries no buffers.
+
+    Args:
+        capacity: buffers kept at most (a consumer holding more batches gets fresh memory).
+    """
+
+    def __init__(self, capacity: int = 4) -> None:
+        check_int("capacity", capacity, 0)
+        self.capacity = capacity
+        self._buffers: list[tuple[torch.Tensor, int]] = []  # (buffer, its storage use count alone)
+
+    def take(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """A tensor of `shape` and `dtype` that nobody else holds (a view of a kept buffer, or new)."""
+        self._buffers = [(b, n) for b, n in self._buffers if not b.is_shared()]
+        free = [i for i, (b, n) in enumerate(self._buffers) if _storage_use_count(b) <= n]
+        for i in free:
+            buffer = self._buffers[i][0]
+            if buffer.shape == shape and buffer.dtype == dtype:
+                return buffer.view(shape)
+        buffer = torch.empty(shape, dtype=dtype)
+        if _storage_use_count(buffer) is not None:
+            if len(self._buffers) >= self.capacity and free:
+                del self._buffers[free[0]]  # a free buffer of another shape (a last, partial batch)
+            if len(self._buffers) < self.capacity:
+                self._buffers.append((buffer, _storage_use_count(buffer)))
+        return buffer.view(shape)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"capacity": self.capacity, "_buffers": []}
+
+
+def _storage_use_count(tensor: torch.Tensor) -> int | None:
+    """References to `tensor`'s storage (tensors, views, numpy arrays); None where torch has no counter."""
+    counter = getattr(torch._C, "_storage_Use_Count", None)
+    return None if counter is None else counter(tensor.untyped_storage()._cdata)
 
 
 class VideoMNISTStream(IterableDataset):
@@ -82,6 +168,12 @@ class VideoMNISTStream(IterableDataset):
         split_frames: ``(n_past, n_future)`` adding up to the clip length: batches carry
             ``context`` (B, C, n_past, H, W) and ``target`` (B, C, n_future, H, W) instead of
             ``video`` (see `videomnist_gpu.prediction`); None: ``video``.
+        output: ``float32``: the VideoGPT model batch; ``uint8``: the raw pixels (4x fewer bytes
+            to move), to be normalized on the training device with `normalize_video`
+            (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).
+
+    On a CPU the float video of every batch is written into memory reused from earlier batches
+    that nobody holds any more (`ReusableBuffers`), never into a batch still in use.
 
     Raises:
         ValueError: an argument is invalid (the message names it).
@@ -91,13 +183,16 @@ class VideoMNISTStream(IterableDataset):
     def __init__(self, config: VideoMNISTConfig, batch_size: int, split: str = "train",
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
-                 world_size: int | None = None, split_frames: tuple[int, int] | None = None) -> None:
+                 world_size: int | None = None, split_frames: tuple[int, int] | None = None,
+                 output: str = "float32") -> None:
         super().__init__()
         if not isinstance(config, VideoMNISTConfig):
             raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
         check_int("batch_size", batch_size, 1)
         check_int("channels", channels, 1)
         check_split(split)
+        if output not in OUTPUTS:
+            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if num_clips is not None:
             check_int("num_clips", num_clips, 0)
         if (rank is None) != (world_size is None):
@@ -113,9 +208,11 @@ class VideoMNISTStream(IterableDataset):
         self.device = torch.device(device) if device is not None else default_device()
         self.channels = channels
         self.split_frames = check_split_frames(split_frames, config.sequence_length)
+        self.output = output
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
         self.synthesizer = Synthesizer(config, self.device)
+        self._buffers = ReusableBuffers()  # float videos of CPU batches
         self._next_batch = 0          # global batch number where the next pass starts
         self._resumed = False         # True: the next pass starts at _next_batch even if finite
 
@@ -166,12 +263,17 @@ class VideoMNISTStream(IterableDataset):
                              worker_id, num_workers, start_batch=start)
         for batch_number, lo, hi in ranges:
             indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
-            batch = batch_from_clips(self.synthesizer.render(indices, self.split), self.channels)
+            clips = self.synthesizer.render(indices, self.split)
+            out = None
+            if self.output == "float32" and self.device.type == "cpu":
+                out = self._buffers.take((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
+            batch = batch_from_clips(clips, self.channels, self.output, out)
             if self.split_frames is not None:
                 batch = split_prediction(batch, self.split_frames)
             if counting:
                 self._next_batch = batch_number + 1
             yield batch
+            del batch, out  # keep nothing of a yielded batch: its memory is reused once the consumer drops it
         if counting and self.num_clips is not None:
             self._next_batch = self.batches_per_pass  # a full pass: the next one starts at 0
 
@@ -232,5 +334,5 @@ class VideoMNISTStream(IterableDataset):
 
     def __repr__(self) -> str:
         return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
-                f"channels={self.channels}, num_clips={self.num_clips}, split_frames={self.split_frames}, "
-                f"config={self.config})")
+                f"channels={self.channels}, output={self.output!r}, num_clips={self.num_clips}, "
+                f"split_frames={self.split_frames}, config={self.config})")

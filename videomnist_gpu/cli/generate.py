@@ -51,9 +51,10 @@ def add_parser(subparsers) -> None:
     add_flag(g, "composite", metavar="max|sum", help="where digits overlap: max, or sum clipped at 255 (default max)")
     s = p.add_argument_group("storage")
     add_flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
-    add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default none)")
+    add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default gzip: any HDF5 reader opens it)")
     add_flag(s, "batch_size", type=int,
-             help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, 512 on GPU; never changes the data)")
+             help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, fewer for longer or larger clips; "
+             "512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     add_flag(s, "log_progress", action="store_true", default=False,
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         1000 if export["videos_per_digit"] is None else export["videos_per_digit"],
         export["test_videos_per_digit"],
         channels=1 if export["channels"] is None else export["channels"],
-        compression="none" if export["compression"] is None else export["compression"],
+        compression="gzip" if export["compression"] is None else export["compression"],
         batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
     )
     formats = list(args.formats) if args.formats is not None else list(SAMPLE_FORMATS)
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if num_samples < 0:
         raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
     device = parse_device(args.device)
-    batch_size = default_batch_size(device) if export["batch_size"] is None else plan.batch_size
+    batch_size = default_batch_size(device, config) if export["batch_size"] is None else plan.batch_size
 
     output = Path(export["output_file"]).expanduser()
     samples_dir = output.parent / "samples"

