@@ -17,7 +17,7 @@ from videomnist_gpu.errors import UsageError, VideoMNISTError
 __all__ = ["main", "build_parser"]
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ["generate", "verify", "visualize", "digits", "train", "bench"]
+COMMANDS = ["generate", "verify", "visualize", "digits", "train", "evaluate", "bench"]
 
 
 class _Parser(argparse.ArgumentParser):
