@@ -137,12 +137,17 @@ def test_resume_continues_steps_and_stream(runs):
     assert after["state_dict"]["codebook.initialized"].item()  # the codebook was not re-initialized
 
 
-def test_sample_writes_gif_mp4_npy(runs):
+def test_sample_writes_gif_mp4_npy_and_labels_that_evaluate_reads(runs):
+    from videomnist_gpu.evaluate import load_clips
+
     out = runs["cwd"] / "out"
     assert (out / "s.gif").stat().st_size > 0 and (out / "s.mp4").stat().st_size > 0
     clips = np.load(out / "s.npy")
     assert clips.shape == (2, 4, 32, 32) and clips.dtype == np.uint8  # (n, T, H, W)
-    assert runs["sample"].stdout.split() == [str(Path("out") / f"s.{ext}") for ext in ("gif", "mp4", "npy")]
+    assert np.load(out / "s.labels.npy").tolist() == [3, 7]
+    assert runs["sample"].stdout.split() == [str(Path("out") / f"s.{ext}") for ext in ("gif", "mp4", "npy", "labels.npy")]
+    video, labels = load_clips(out / "s.npy")
+    assert torch.equal(video, torch.from_numpy(clips)) and labels.tolist() == [3, 7]
 
 
 def test_train_from_an_hdf5_export(tmp_path):

@@ -167,9 +167,12 @@ def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> Video
 
 def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Path, seed: int = 0,
                   temperature: float = 1.0, top_k: int | None = None, fps: int = 4) -> list[Path]:
-    """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids) and `OUTPUT.npy` (uint8).
+    """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids), `OUTPUT.npy` (uint8) and, for a
+    class-conditional model, `OUTPUT.labels.npy`.
 
-    The `.npy` holds uint8 `(n, T, H, W)` (first channel), the same layout as `Clips.video`.
+    The `.npy` holds uint8 `(n, T, H, W)` (first channel), the same layout as `Clips.video`; the
+    `.labels.npy` int64 `(n,)` the label each clip was sampled with (`labels`, or the default
+    `0, 1, ..., 9, 0, ...`), which `videomnist evaluate OUTPUT.npy` reads.
     """
     from videomnist_gpu.visualize import save_videos, to_uint8_video
 
@@ -181,9 +184,14 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
     output.parent.mkdir(parents=True, exist_ok=True)
     written = [save_videos(videos, output.with_suffix(".gif"), fps=fps),
                save_videos(videos, output.with_suffix(".mp4"), fps=fps)]
-    array = to_uint8_video(videos)  # (n, T, H, W)
-    partial = output.with_suffix(".npy.partial")
-    with open(partial, "wb") as f:
-        np.save(f, array)
-    partial.replace(output.with_suffix(".npy"))
-    return written + [output.with_suffix(".npy")]
+    arrays = {".npy": to_uint8_video(videos)}  # (n, T, H, W)
+    if label_tensor is not None or model.hparams.class_cond:
+        arrays[".labels.npy"] = model._check_labels(n, label_tensor).cpu().numpy()  # (n,) int64, as sampled
+    for suffix, array in arrays.items():
+        path = output.with_suffix(suffix)
+        partial = path.with_name(path.name + ".partial")
+        with open(partial, "wb") as f:
+            np.save(f, array)
+        partial.replace(path)
+        written.append(path)
+    return written
