@@ -115,6 +115,22 @@ def test_commands_write_run_directories(runs):
         assert "LeafSpec" not in proc.stderr and "litlogger" not in proc.stderr + proc.stdout
 
 
+def test_validation_logs_digit_scores_next_to_the_losses(runs):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def scalars(run):
+        events = EventAccumulator(str(runs["cwd"] / run / "logs"))
+        events.Reload()
+        return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+    vq, gpt = scalars("run_vq"), scalars("run_gpt")
+    assert "val/recon_loss" in vq and all(0 <= v <= 1 for v in vq["val/digit_accuracy"])
+    assert all(v > 0 for v in vq["val/psnr"])
+    for name in ("digit_accuracy", "identity_consistency", "speed_distance", "smoothness"):
+        assert gpt[f"val/sample_{name}"], name
+    assert all(0.25 <= v <= 1 for v in gpt["val/sample_identity_consistency"])  # 4 frames: at least 1/4
+
+
 def test_checkpoints_load_with_weights_only(runs):
     cwd = runs["cwd"]
     vq = torch.load(cwd / "run_vq/checkpoints/best.ckpt", weights_only=True)

@@ -148,7 +148,8 @@ def _one_cpu_thread(device: torch.device):
 
 
 def _train(train: DigitBank, test: DigitBank, device: torch.device, steps: int, seed: int) -> tuple[DigitClassifier, float]:
-    with _one_cpu_thread(device):
+    # Gradients on even when called from a model's validation (Lightning runs it in inference mode).
+    with _one_cpu_thread(device), torch.inference_mode(False), torch.enable_grad():
         return _train_steps(train, test, device, steps, seed)
 
 
@@ -159,8 +160,8 @@ def _train_steps(train: DigitBank, test: DigitBank, device: torch.device, steps:
         model = DigitClassifier().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
-    images = train.images.to(device)  # (N, S, S)
-    labels = train.labels.to(device)  # (N,)
+    images = train.images.to(device).clone()  # (N, S, S), a normal tensor even if loaded in inference mode
+    labels = train.labels.to(device).clone()  # (N,)
     for _ in range(steps):
         pick = torch.randint(0, len(images), (_TRAIN_BATCH,), generator=generator, device=device)  # (B,)
         loss = F.cross_entropy(model(_augmented_batch(images[pick], generator)), labels[pick])

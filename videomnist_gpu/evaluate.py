@@ -64,7 +64,7 @@ from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.synthesizer import Synthesizer, parse_device
 
 __all__ = ["evaluate", "load_clips", "clip_measures", "frechet_distance", "format_report",
-           "reference_config", "write_json", "INK_FLOOR"]
+           "reference_config", "write_json", "classifier_for", "training_scores", "INK_FLOOR"]
 
 INK_FLOOR = 25  # intensities below this (of 255) are background
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -307,9 +307,7 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
         raise UsageError(f"clips: need at least 2 frames per clip to measure motion, got {T}")
     labels = _check_labels(labels if labels is not None else stored, N)
     config, ref_video, ref_labels, ref_name = _reference_clips(reference, T, H, num_reference, split, device, root)
-    classifier = load_or_train_classifier(load_digit_bank(config.digits, "train", root=root),
-                                          load_digit_bank(config.digits, "test", root=root),
-                                          config.digit_size, device=device, cache_dir=cache_dir, seed=seed)
+    classifier = classifier_for(config, device, cache_dir, root, seed)
     gen = clip_measures(video, classifier, config.margin, batch_size)
     ref = clip_measures(ref_video, classifier, config.margin, batch_size)
 
@@ -349,6 +347,43 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
     out["not_scored"] = not_scored
     out["classifier"] = {"test_accuracy": classifier.test_accuracy, "digit_size": classifier.digit_size,
                          "digit_fingerprint": classifier.fingerprint, "path": str(classifier.path)}
+    return out
+
+
+def classifier_for(config: VideoMNISTConfig, device: torch.device | str = "cpu",
+                   cache_dir: str | os.PathLike | None = None, root: str | os.PathLike | None = None,
+                   seed: int = 0) -> TrainedClassifier:
+    """The digit classifier of `config`'s train digits at its digit size (cached; see `digit_classifier`)."""
+    return load_or_train_classifier(load_digit_bank(config.digits, "train", root=root),
+                                    load_digit_bank(config.digits, "test", root=root),
+                                    config.digit_size, device=device, cache_dir=cache_dir, seed=seed)
+
+
+def training_scores(video: Tensor, labels: Tensor | None, classifier: TrainedClassifier, margin: int,
+                    reference: Tensor | None = None) -> dict[str, float]:
+    """The few scores a training loop logs: cheap (no reference rendering, no Frechet distance).
+
+    Args:
+        video: uint8 `(N, T, H, W)` generated or reconstructed clips (one digit each).
+        labels: int64 `(N,)` their classes, or None.
+        classifier: from `classifier_for`.
+        margin: the dataset's margin in pixels.
+        reference: uint8 `(M, T, H, W)` real clips to compare the speeds with, or None.
+
+    Returns:
+        `identity_consistency`, `speed`, `ink_mass`; `digit_accuracy` with labels; `smoothness`
+        with T >= 3; `speed_distance` with a reference (definitions: module docstring).
+    """
+    m = clip_measures(video, classifier, margin)
+    speed = _speed(m["center"])  # (N, T-1)
+    out = {"identity_consistency": _consistency(m["pred"]), "speed": float(speed.mean()),
+           "ink_mass": float(m["mass"].mean())}
+    if labels is not None:
+        out["digit_accuracy"] = _frame_accuracy(m["pred"], labels)
+    if video.shape[1] > 2:
+        out["smoothness"] = float(_accel(m["center"]).mean())
+    if reference is not None:
+        out["speed_distance"] = float(_wasserstein1(speed, _speed(clip_measures(reference, classifier, margin)["center"])))
     return out
 
 
