@@ -19,7 +19,10 @@ __all__ = ["digit_judge", "to_uint8_clips", "psnr"]
 
 
 def to_uint8_clips(videos: Tensor) -> Tensor:
-    """float `(B, C, T, H, W)` in [-0.5, 0.5] -> uint8 `(B, T, H, W)` (first channel), on the device."""
+    """float `(B, C, T, H, W)` in [-0.5, 0.5] -> uint8 `(B, T, H, W)` (first channel), on the device.
+
+    (`visualize.to_uint8_video` does the same for files and pictures, but returns a CPU array.)
+    """
     return ((videos[:, 0].clamp(-0.5, 0.5) + 0.5) * 255).round().to(torch.uint8)
 
 

@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.evaluate import training_scores
+from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
 from videomnist_gpu.models.validation_scores import digit_judge, psnr, to_uint8_clips
 
@@ -258,7 +258,7 @@ class VQVAE(pl.LightningModule):
         self.log("val/perplexity", vq["perplexity"], sync_dist=True, batch_size=b)
         self.log("val/psnr", psnr(x_recon, x), sync_dist=True, batch_size=b)
         judge = digit_judge(self)
-        if judge is not None:
+        if judge is not None and batch["label"].ndim == 1:  # one digit per clip
             scores = training_scores(to_uint8_clips(x_recon), batch["label"], *judge)
             self.log("val/digit_accuracy", scores["digit_accuracy"], sync_dist=True, batch_size=b)
         if batch_idx == 0:
