@@ -98,9 +98,16 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["bench", "--threads", "0"], 2, "threads"),
     (["bench", "--json", "/nonexistent/dir/x.json"], 2, "json"),
     (["bogus"], 2, "invalid choice: 'bogus'"),
-    # the subcommands being added beside this work: "invalid choice" until they exist, then their own error
     (["evaluate", "--bogus"], 2, "evaluate"),
+    (["evaluate", "missing.npy"], 2, "missing.npy"),
+    (["evaluate", "NOTES_TXT"], 2, "notes.txt"),
+    (["evaluate", "TINY_H5", "--config", "nope"], 2, "--config: no such file or preset 'nope'"),
+    (["evaluate", "TINY_H5", "--num_reference", "0"], 2, "num_reference"),
+    (["evaluate", "TINY_H5", "--device", "cuda:7"], 2, "device"),
     (["import-moving-mnist", "--bogus"], 2, "import-moving-mnist"),
+    (["import-moving-mnist", "missing.npy", "--output_file", "o.h5"], 2, "missing.npy"),
+    (["import-moving-mnist", "NOTES_TXT", "--output_file", "o.h5"], 2, "notes.txt"),
+    (["import-moving-mnist", "BLOB_BIN", "--output_file", "o.h5"], 2, "blob.bin"),
 ]
 
 

@@ -60,7 +60,7 @@ def test_sample_grids_are_labelled_with_their_class(tmp_path):
     from videomnist_gpu.training import load_videogpt, sample_videos
 
     model = load_videogpt(tiny_checkpoints(tmp_path)["gpt"])
-    gif, _, _ = sample_videos(model, 2, [3, 7], tmp_path / "out" / "s")
+    gif, *_ = sample_videos(model, 2, [3, 7], tmp_path / "out" / "s")  # gif, mp4, npy, labels.npy
     frames = _gif_frames(gif)
     header = frames[0, :HEADER_PX]
     half = header.shape[1] // 2
@@ -73,6 +73,7 @@ def test_unconditional_sample_grids_have_no_label_strip(tmp_path):
     from videomnist_gpu.training import load_videogpt, sample_videos
 
     model = load_videogpt(tiny_checkpoints(tmp_path)["gpt_uncond"])
-    gif, _, _ = sample_videos(model, 1, None, tmp_path / "s")
+    gif, _, npy = sample_videos(model, 1, None, tmp_path / "s")  # unconditional: no labels file
+    assert npy.name == "s.npy" and not (tmp_path / "s.labels.npy").exists()
     frames = _gif_frames(gif)
     assert frames.shape[1] == frames.shape[2]  # one square tile, no strip above it

@@ -187,7 +187,7 @@ def test_batch_on_fake_cuda_has_no_host_sync():
     # The DataLoader draws its base seed with .item() when an iterator is made (once, on the CPU).
     batches = iter(DataLoader(stream, batch_size=None))
     with fake_cuda():
-        stream.synthesizer._banks["train"] = cpu.bank("train").to("cuda")
+        stream.synthesizer.set_bank("train", cpu.bank("train"))
         batch = next(batches)  # renders on fake CUDA: any CPU tensor or host sync would raise
         for key in KEYS:
             assert batch[key].device.type == "cuda", key

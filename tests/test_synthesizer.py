@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import fake_cuda
-from videomnist_gpu import Synthesizer, VideoMNISTConfig
+from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig, load_digit_bank
 
 QUALITY_CONFIGS = {
     "default": VideoMNISTConfig(digits="mnist-5k", motion_types=("bounce", "circular", "linear", "spiral")),
@@ -121,7 +121,7 @@ def test_render_on_fake_cuda_keeps_everything_on_the_device():
     synth.bank("train")  # real digits loaded on the CPU first, as a GPU run would
     with fake_cuda():
         gpu = Synthesizer(config, device="cuda")
-        gpu._banks["train"] = synth.bank("train").to("cuda")
+        gpu.set_bank("train", synth.bank("train"))
         clips = gpu.render(torch.arange(8, device="cuda"))
         assert clips.video.device.type == "cuda" and clips.video.shape == (8, 16, 64, 64)
         assert clips.position.device.type == "cuda"
@@ -162,3 +162,17 @@ def test_fast_renderer_matches_the_reference(name, config, n):
     assert int(diff.max()) <= 1, name
     assert float((diff == 0).double().mean()) > 0.999
     assert set(p.motion.tolist()) == set(range(len(config.motion_types)))
+
+
+def test_set_bank_resizes_moves_and_is_used_for_rendering():
+    config = VideoMNISTConfig(digits="mnist-5k", image_size=32, sequence_length=4)
+    synth = Synthesizer(config, device="cpu")
+    bank = load_digit_bank("mnist-5k", "test")  # 28 px test digits given as the train split
+    stored = synth.set_bank("train", bank)
+    assert stored.images.shape[-1] == config.digit_size and stored.fingerprint == bank.fingerprint
+    assert synth.bank("train") is stored
+    own = Synthesizer(config, device="cpu")
+    assert torch.equal(stored.images, own.bank("test").images)  # resized exactly as its own loader does
+    assert not torch.equal(synth.render(torch.arange(6)).video, own.render(torch.arange(6)).video)
+    with pytest.raises(UsageError, match="bank"):
+        synth.set_bank("train", bank.images)

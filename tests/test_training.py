@@ -115,6 +115,22 @@ def test_commands_write_run_directories(runs):
         assert "LeafSpec" not in proc.stderr and "litlogger" not in proc.stderr + proc.stdout
 
 
+def test_validation_logs_digit_scores_next_to_the_losses(runs):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def scalars(run):
+        events = EventAccumulator(str(runs["cwd"] / run / "logs"))
+        events.Reload()
+        return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+    vq, gpt = scalars("run_vq"), scalars("run_gpt")
+    assert "val/recon_loss" in vq and all(0 <= v <= 1 for v in vq["val/digit_accuracy"])
+    assert all(v > 0 for v in vq["val/psnr"])
+    for name in ("digit_accuracy", "identity_consistency", "speed_distance", "smoothness"):
+        assert gpt[f"val/sample_{name}"], name
+    assert all(0.25 <= v <= 1 for v in gpt["val/sample_identity_consistency"])  # 4 frames: at least 1/4
+
+
 def test_checkpoints_load_with_weights_only(runs):
     cwd = runs["cwd"]
     vq = torch.load(cwd / "run_vq/checkpoints/best.ckpt", weights_only=True)
@@ -137,12 +153,17 @@ def test_resume_continues_steps_and_stream(runs):
     assert after["state_dict"]["codebook.initialized"].item()  # the codebook was not re-initialized
 
 
-def test_sample_writes_gif_mp4_npy(runs):
+def test_sample_writes_gif_mp4_npy_and_labels_that_evaluate_reads(runs):
+    from videomnist_gpu.evaluate import load_clips
+
     out = runs["cwd"] / "out"
     assert (out / "s.gif").stat().st_size > 0 and (out / "s.mp4").stat().st_size > 0
     clips = np.load(out / "s.npy")
     assert clips.shape == (2, 4, 32, 32) and clips.dtype == np.uint8  # (n, T, H, W)
-    assert runs["sample"].stdout.split() == [str(Path("out") / f"s.{ext}") for ext in ("gif", "mp4", "npy")]
+    assert np.load(out / "s.labels.npy").tolist() == [3, 7]
+    assert runs["sample"].stdout.split() == [str(Path("out") / f"s.{ext}") for ext in ("gif", "mp4", "npy", "labels.npy")]
+    video, labels = load_clips(out / "s.npy")
+    assert torch.equal(video, torch.from_numpy(clips)) and labels.tolist() == [3, 7]
 
 
 def test_train_from_an_hdf5_export(tmp_path):

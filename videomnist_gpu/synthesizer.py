@@ -111,6 +111,24 @@ class Synthesizer:
             self._banks[split] = bank.resized(self.config.digit_size).to(self.device)
         return self._banks[split]
 
+    def set_bank(self, split: str, bank: DigitBank) -> DigitBank:
+        """Use `bank` as the digits of `split` (your own digits, or a bank already loaded elsewhere).
+
+        The bank is resized to `config.digit_size` and moved to the device; clips rendered after
+        this call draw from it. Returns the bank as stored.
+
+        Example:
+            >>> from videomnist_gpu import Synthesizer, VideoMNISTConfig, load_digit_bank
+            >>> synth = Synthesizer(VideoMNISTConfig(digits="mnist-5k", image_size=32), device="cpu")
+            >>> synth.set_bank("train", load_digit_bank("mnist-5k", "train")).images.shape[-1]
+            14
+        """
+        check_split(split)
+        if not isinstance(bank, DigitBank):
+            raise UsageError(f"bank: expected a DigitBank (see load_digit_bank), got {type(bank).__name__}")
+        self._banks[split] = bank.resized(self.config.digit_size).to(self.device)
+        return self._banks[split]
+
     def params(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> ClipParams:
         """The parameters of clips `indices` (no pixels)."""
         check_split(split)

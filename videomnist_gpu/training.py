@@ -227,9 +227,12 @@ def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> Video
 def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Path, seed: int = 0,
                   temperature: float = 1.0, top_k: int | None = None, fps: int = 4) -> list[Path]:
     """Sample `n` clips and write `OUTPUT.gif`, `OUTPUT.mp4` (grids, each clip captioned with its
-    digit class when the model is class-conditional) and `OUTPUT.npy` (uint8).
+    digit class when the model is class-conditional), `OUTPUT.npy` (uint8) and, for a
+    class-conditional model, `OUTPUT.labels.npy` (the labels the clips were sampled with).
 
-    The `.npy` holds uint8 `(n, T, H, W)` (first channel), the same layout as `Clips.video`.
+    The `.npy` holds uint8 `(n, T, H, W)` (first channel), the same layout as `Clips.video`; the
+    `.labels.npy` int64 `(n,)` the label each clip was sampled with (`labels`, or the default
+    `0, 1, ..., 9, 0, ...`), which `videomnist evaluate OUTPUT.npy` reads.
     """
     from videomnist_gpu.visualize import save_videos, to_uint8_video
 
@@ -240,20 +243,26 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
         videos = model.sample(n, labels=label_tensor, temperature=temperature, top_k=top_k,
                               generator=generator)  # (n, C, T, H, W)
     output.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {".npy": to_uint8_video(videos)}  # (n, T, H, W)
+    if label_tensor is not None:
+        arrays[".labels.npy"] = label_tensor.cpu().numpy()  # (n,) int64, as sampled
     written: list[Path] = []
-    try:  # all three files or none
+    try:  # every file or none
         for suffix in (".gif", ".mp4"):
             written.append(save_videos(videos, output.with_suffix(suffix), fps=fps, captions=captions))
             hold_for_test(f"sample_wrote_{suffix[1:]}")
             check_interrupt()
-        array = to_uint8_video(videos)  # (n, T, H, W)
-        partial = output.with_suffix(".npy.partial")
-        with open(partial, "wb") as f:
-            np.save(f, array)
-        partial.replace(output.with_suffix(".npy"))
+        for suffix, array in arrays.items():
+            path = output.with_suffix(suffix)
+            partial = path.with_name(path.name + ".partial")
+            with open(partial, "wb") as f:
+                np.save(f, array)
+            partial.replace(path)
+            written.append(path)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
-        output.with_suffix(".npy.partial").unlink(missing_ok=True)
+        for suffix in arrays:
+            output.with_suffix(suffix + ".partial").unlink(missing_ok=True)
         raise
-    return written + [output.with_suffix(".npy")]
+    return written

@@ -29,8 +29,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.evaluate import training_scores
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models.transformer import Transformer
+from videomnist_gpu.models.validation_scores import digit_judge, to_uint8_clips
 from videomnist_gpu.models.vqvae import VQVAE, _log_videos, load_vqvae
 
 __all__ = ["VideoGPT"]
@@ -63,6 +65,7 @@ class VideoGPT(pl.LightningModule):
     """
 
     n_logged_videos = 4  # samples drawn for `log_videos` at the end of each validation
+    n_scored_samples = 20  # samples whose digit scores validation logs (`val/sample_*`)
 
     def __init__(
         self,
@@ -99,6 +102,8 @@ class VideoGPT(pl.LightningModule):
         self.drop = nn.Dropout(dropout)
         self.transformer = Transformer(hidden_dim, heads, layers, dropout, attn_dropout)
         self.head = nn.Linear(hidden_dim, self.n_codes, bias=False)
+        self._digit_judge = None  # (digit classifier, margin), loaded at the first validation
+        self._val_reference: Tensor | None = None  # uint8 (B, T, H, W), first validation batch
         for name, child in self.named_children():
             if name != "vqvae":  # keep the trained VQ-VAE's weights
                 child.apply(_init_weights)
@@ -151,15 +156,24 @@ class VideoGPT(pl.LightningModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss = self._loss(batch)
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch["video"].shape[0])
+        if batch_idx == 0:
+            self._val_reference = to_uint8_clips(batch["video"])  # (B, T, H, W) real clips
         return loss
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
-        n = self.n_logged_videos
-        labels = self._check_labels(n, None)  # (n,) the default classes, or None without class_cond
-        captions = None if labels is None else [f"digit {c}" for c in labels.tolist()]
-        _log_videos(self, "val/samples", self.sample(n, labels=labels), captions=captions)
+        judge = digit_judge(self)
+        n = max(self.n_logged_videos, self.n_scored_samples if judge is not None else 0)
+        labels = self._check_labels(n, None)  # 0, 1, ..., 9, 0, ... (None without class_cond)
+        samples = self.sample(n, labels)  # (n, C, T, H, W)
+        shown = self.n_logged_videos
+        captions = None if labels is None else [f"digit {c}" for c in labels[:shown].tolist()]
+        _log_videos(self, "val/samples", samples[:shown], captions=captions)
+        if judge is not None:
+            scores = training_scores(to_uint8_clips(samples), labels, *judge, reference=self._val_reference)
+            for name, value in scores.items():
+                self.log(f"val/sample_{name}", value, rank_zero_only=True)
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
         """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""

@@ -28,8 +28,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.evaluate import training_scores
 from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
+from videomnist_gpu.models.validation_scores import digit_judge, psnr, to_uint8_clips
 
 __all__ = ["VQVAE", "load_vqvae"]
 
@@ -201,6 +203,7 @@ class VQVAE(pl.LightningModule):
         self.post_vq_conv = SamePadConv3d(embedding_dim, n_hiddens, 1)
         self.decoder = Decoder(in_channels, n_hiddens, n_res_layers, downsample)
         self._val_videos: Tensor | None = None  # first validation batch, for `log_videos`
+        self._digit_judge = None  # (digit classifier, margin), loaded at the first validation
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -253,6 +256,11 @@ class VQVAE(pl.LightningModule):
         b = x.shape[0]
         self.log("val/recon_loss", recon_loss, prog_bar=True, sync_dist=True, batch_size=b)
         self.log("val/perplexity", vq["perplexity"], sync_dist=True, batch_size=b)
+        self.log("val/psnr", psnr(x_recon, x), sync_dist=True, batch_size=b)
+        judge = digit_judge(self)
+        if judge is not None and batch["label"].ndim == 1:  # one digit per clip
+            scores = training_scores(to_uint8_clips(x_recon), batch["label"], *judge)
+            self.log("val/digit_accuracy", scores["digit_accuracy"], sync_dist=True, batch_size=b)
         if batch_idx == 0:
             n = min(4, b)
             # input i beside its reconstruction: x0, r0, x1, r1, ... in rows of two

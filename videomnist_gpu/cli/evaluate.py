@@ -1,0 +1,49 @@
+"""`videomnist evaluate`: score clips (samples, reconstructions, exports) against real VideoMNIST clips.
+
+Thin: parse, call `videomnist_gpu.evaluate.evaluate`, print the table (or JSON), write `--output_file`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from videomnist_gpu.cli.flags import add_flag
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="score clips (samples, reconstructions, an export) against real clips",
+        description="Score uint8 clips (N, T, H, W) against real VideoMNIST clips: digit accuracy, identity "
+                    "consistency, motion, appearance and a Frechet distance (see docs/evaluate.md).",
+    )
+    p.add_argument("clips", metavar="FILE",
+                   help="clips to score: a .npy of uint8 (N, T, H, W) (labels from FILE.labels.npy when present, "
+                        "as `videomnist sample` writes them) or an HDF5 export (its --split clips and labels)")
+    add_flag(p, "labels", type=int, nargs="+", metavar="N", help="class of each clip (overrides stored labels)")
+    add_flag(p, "config", metavar="NAME_OR_PATH", default="videomnist",
+             help="reference: a dataset preset name (default videomnist) or YAML path, rendered at the clips' "
+                  "length and size; or an HDF5 export of the same shape")
+    add_flag(p, "num_reference", type=int, default=1000, metavar="N", help="reference clips (default 1000)")
+    add_flag(p, "split", choices=("train", "test"), default="test",
+             help="split of the reference, and of FILE when it is an HDF5 export (default test)")
+    add_flag(p, "output_file", metavar="FILE", help="also write the result as JSON to FILE")
+    add_flag(p, "json", action="store_true", default=False, help="print JSON instead of the table")
+    add_flag(p, "device", help="where to compute, e.g. cpu, cuda (default: CUDA when available)")
+    add_flag(p, "seed", type=int, default=0, metavar="N", help="seed of the digit classifier's training (default 0)")
+    add_flag(p, "batch_size", type=int, default=256, metavar="N", help="clips measured at once (default 256)")
+    add_flag(p, "cache_dir", metavar="DIR",
+             help="digit classifier cache (default: classifiers/ under $VIDEOMNIST_DATA or ~/.cache/videomnist)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videomnist_gpu.evaluate import evaluate, format_report, write_json
+
+    result = evaluate(args.clips, args.labels, reference=args.config, num_reference=args.num_reference,
+                      split=args.split, device=args.device, seed=args.seed, batch_size=args.batch_size,
+                      cache_dir=args.cache_dir)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    if args.output_file is not None:
+        write_json(result, args.output_file)
+    return 0
