@@ -66,6 +66,15 @@ def on_this_machine(code: str) -> str:
     return code if torch.cuda.is_available() else code.replace('"cuda"', '"cpu"').replace("--device cuda", "--device cpu")
 
 
+@pytest.fixture(autouse=True)
+def _motions_registered_by_examples_stay_in_the_example(monkeypatch):
+    """An example may register motions (`register_motion`): undo that for the other tests."""
+    from videomnist_gpu import motions
+
+    monkeypatch.setattr(motions, "_REGISTRY", dict(motions._REGISTRY))
+    monkeypatch.setattr(motions, "_FRAME_UNIFORMS", dict(motions._FRAME_UNIFORMS))
+
+
 @pytest.fixture(scope="module")
 def default_export(tmp_path_factory) -> Path:
     """A small export of the default config, standing in for the README's first command's file."""
