@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from conftest import fake_cuda
 from videomnist_gpu import Synthesizer, VideoMNISTConfig, VideoMNISTStream
-from videomnist_gpu.stream import ReusableBuffers, batch_from_clips, normalize_video
+from videomnist_gpu.stream import batch_from_clips, normalize_video
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)
 KEYS = ("video", "label", "labels", "motion", "position", "index")
@@ -264,23 +264,16 @@ def test_released_batches_reuse_memory_without_growth():
     batches = iter(DataLoader(stream, batch_size=None))
     pointers = {next(batches)["video"].data_ptr() for _ in range(20)}  # each dropped before the next
     assert len(pointers) == 1
-    assert len(stream._buffers._buffers) == 1
+    assert len(stream._buffers) == 1
 
 
-def test_buffers_moved_to_shared_memory_are_never_recycled():
-    """A DataLoader worker sends batches through shared memory: the receiver may still hold them."""
-    pool = ReusableBuffers(capacity=2)
-    first = pool.take((2, 3), torch.float32)
-    pointer = first.data_ptr()
-    del first
-    second = pool.take((2, 3), torch.float32)
-    assert second.data_ptr() == pointer  # released: reused
-    second.share_memory_()  # what sending it from a worker does, in place
-    del second
-    third = pool.take((2, 3), torch.float32)
-    assert not third.is_shared() and len(pool._buffers) == 1
-    third.fill_(1.0)
-    assert pickle.loads(pickle.dumps(pool))._buffers == []  # a spawned worker gets no buffers
+def test_a_stream_pickles_without_its_buffers_for_spawned_workers():
+    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cpu")
+    next(iter(DataLoader(stream, batch_size=None)))  # the pools now hold buffers
+    copy = pickle.loads(pickle.dumps(stream))  # what a spawned DataLoader worker receives
+    assert len(stream._buffers) == 1 and len(copy._buffers) == 0 and len(copy.synthesizer._videos) == 0
+    assert torch.equal(next(iter(DataLoader(copy, batch_size=None)))["video"],
+                       next(iter(DataLoader(stream, batch_size=None)))["video"])
 
 
 def test_uint8_batch_on_fake_cuda_and_its_normalization_on_the_device():

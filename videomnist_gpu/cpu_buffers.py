@@ -80,7 +80,7 @@ class OutputPool:
     (DataLoader workers move tensors there in place when they send them) is dropped, never
     recycled. Bounded: at most ``max_buffers`` buffers and ``max_bytes`` in all; when every
     buffer is in use and the pool is full, fresh memory is returned and not pooled.
-    Thread-safe. On non-CPU devices use ``torch.empty`` instead (CUDA's allocator reuses memory).
+    Thread-safe. A pickled pool (a spawned DataLoader worker's copy) carries no buffers. On non-CPU devices use ``torch.empty`` instead (CUDA's allocator reuses memory).
 
     Args:
         max_buffers: most buffers kept.
@@ -95,6 +95,12 @@ class OutputPool:
 
     def __len__(self) -> int:
         return len(self._buffers)
+
+    def __getstate__(self) -> dict:
+        return {"max_buffers": self.max_buffers, "max_bytes": self.max_bytes}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
 
     @property
     def nbytes(self) -> int:

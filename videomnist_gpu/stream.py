@@ -32,14 +32,14 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.cpu_buffers import OutputPool
 from videomnist_gpu.errors import check_int
 from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.partition import clip_ranges, num_global_batches
 from videomnist_gpu.prediction import check_split_frames, split_prediction
 from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
 
-__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video",
-           "ReusableBuffers"]
+__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video"]
 
 STATE_FORMAT_VERSION = 1
 _MATCHED_FIELDS = ("format_version", "config_hash", "seed", "split", "batch_size", "world_size", "num_clips")
@@ -107,51 +107,6 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
     }
 
 
-class ReusableBuffers:
-    """CPU tensors handed out again only once nothing else uses their memory.
-
-    A fresh multi-megabyte CPU tensor is page-faulted (and zeroed by the kernel) on every batch;
-    reusing one avoids that. A buffer is handed out again only when (1) no tensor, view or numpy
-    array outside this pool refers to its storage (the storage's use count is back to what it
-    was when the buffer was made) and (2) it was never moved to shared memory (a DataLoader
-    worker sends its batches that way; the main process may still hold them). Otherwise a new
-    buffer is made. Pickling (a spawned worker) carries no buffers.
-
-    Args:
-        capacity: buffers kept at most (a consumer holding more batches gets fresh memory).
-    """
-
-    def __init__(self, capacity: int = 4) -> None:
-        check_int("capacity", capacity, 0)
-        self.capacity = capacity
-        self._buffers: list[tuple[torch.Tensor, int]] = []  # (buffer, its storage use count alone)
-
-    def take(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-        """A tensor of `shape` and `dtype` that nobody else holds (a view of a kept buffer, or new)."""
-        self._buffers = [(b, n) for b, n in self._buffers if not b.is_shared()]
-        free = [i for i, (b, n) in enumerate(self._buffers) if _storage_use_count(b) <= n]
-        for i in free:
-            buffer = self._buffers[i][0]
-            if buffer.shape == shape and buffer.dtype == dtype:
-                return buffer.view(shape)
-        buffer = torch.empty(shape, dtype=dtype)
-        if _storage_use_count(buffer) is not None:
-            if len(self._buffers) >= self.capacity and free:
-                del self._buffers[free[0]]  # a free buffer of another shape (a last, partial batch)
-            if len(self._buffers) < self.capacity:
-                self._buffers.append((buffer, _storage_use_count(buffer)))
-        return buffer.view(shape)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"capacity": self.capacity, "_buffers": []}
-
-
-def _storage_use_count(tensor: torch.Tensor) -> int | None:
-    """References to `tensor`'s storage (tensors, views, numpy arrays); None where torch has no counter."""
-    counter = getattr(torch._C, "_storage_Use_Count", None)
-    return None if counter is None else counter(tensor.untyped_storage()._cdata)
-
-
 class VideoMNISTStream(IterableDataset):
     """Batches of clips of `config`, rendered on `device`, for ``DataLoader(stream, batch_size=None)``.
 
@@ -173,7 +128,7 @@ class VideoMNISTStream(IterableDataset):
             (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).
 
     On a CPU the float video of every batch is written into memory reused from earlier batches
-    that nobody holds any more (`ReusableBuffers`), never into a batch still in use.
+    that nobody holds any more (`cpu_buffers.OutputPool`), never into a batch still in use.
 
     Raises:
         ValueError: an argument is invalid (the message names it).
@@ -212,7 +167,7 @@ class VideoMNISTStream(IterableDataset):
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
         self.synthesizer = Synthesizer(config, self.device)
-        self._buffers = ReusableBuffers()  # float videos of CPU batches
+        self._buffers = OutputPool()  # float videos of CPU batches
         self._next_batch = 0          # global batch number where the next pass starts
         self._resumed = False         # True: the next pass starts at _next_batch even if finite
 
@@ -266,7 +221,7 @@ class VideoMNISTStream(IterableDataset):
             clips = self.synthesizer.render(indices, self.split)
             out = None
             if self.output == "float32" and self.device.type == "cpu":
-                out = self._buffers.take((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
+                out = self._buffers.empty((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
             batch = batch_from_clips(clips, self.channels, self.output, out)
             if self.split_frames is not None:
                 batch = split_prediction(batch, self.split_frames)
