@@ -155,5 +155,6 @@ def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,
     angle = None if config.translation_only else p.angle * (math.pi / 180)  # (B, T, K) radians
     return render_fast(sprites, p.center, angle, p.scale, config.image_size,
                        config.translation_only, max_scale=config.scale_range[1],
-                       max_angle=math.radians(config.rotation_range), composite=config.composite,
+                       max_angle=math.radians(config.rotation_range), min_scale=config.scale_range[0],
+                       composite=config.composite,
                        integer_placement=config.placement == "integer", out=out)
