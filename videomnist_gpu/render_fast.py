@@ -327,10 +327,10 @@ def render_affine(
     if shrinking:
         values = scratch("render_fast.values", (B, K, T, P, P), torch.float32, dev)
         torch.sub(at[:, :, :, 0], at[:, :, :, 1], out=values).sub_(at[:, :, :, 2]).add_(at[:, :, :, 3])  # square's sum
-        # average (the square's area is 1 / min(s, 1)^2) + 0.5, so the truncating conversion
-        # rounds (half up); off the digit the sum is 0 up to float error and truncates to 0
+        # average (the square's area is 1 / min(s, 1)^2) + 0.5 in one pass, so the truncating
+        # conversion rounds (half up); off the digit the sum is 0 up to float error and truncates to 0
         area = s.clamp(max=1.0)  # (B, K, T)
-        values.mul_((area * area)[..., None, None]).add_(0.5)  # (B, K, T, P, P)
+        torch.addcmul(torch.full((), 0.5, device=dev), values, (area * area)[..., None, None], out=values)  # (B, K, T, P, P)
     else:
         values = at[:, :, :, 0]  # (B, K, T, P, P)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
