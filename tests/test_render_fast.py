@@ -51,8 +51,22 @@ def test_fast_path_matches_reference(K, affine):
     diff = (out.int() - ref.int()).abs()
     assert diff.max().item() <= 1  # rounding of sample coordinates differs; never more than one level
     assert (diff == 0).float().mean().item() > 0.999  # pixels bitwise equal
-    clips_equal = (diff.flatten(1).amax(1) == 0).float().mean().item()
-    assert clips_equal > 0.5  # measured ~0.85-0.97 of clips bitwise equal; we do not claim all
+    # the reference computes in float64; flips of the rounding are rare even among the ~600
+    # inked pixels per frame of these noise sprites (measured 4e-4 with area averaging)
+    assert (diff[ref > 0] > 0).float().mean().item() < 0.002
+
+
+def test_growing_only_path_matches_reference():
+    # min_scale >= 1: one bilinear read per pixel instead of the four-corner area average
+    gen = torch.Generator().manual_seed(5)
+    sprites, centers, angle, scale = random_inputs(300, 2, gen, affine=True)
+    scale = 1 + (scale - 0.75) * 0.5  # (B, T, K) in [1, 1.25)
+    ref = reference(sprites, centers, angle, scale, H)
+    out = render_fast(sprites, centers, angle, scale, H, False, max_scale=1.25, max_angle=math.pi / 6, min_scale=1.0)
+    diff = (out.int() - ref.int()).abs()
+    assert diff.max().item() <= 1 and (diff[ref > 0] > 0).float().mean().item() < 0.002
+    area = render_fast(sprites, centers, angle, scale, H, False, max_scale=1.25, max_angle=math.pi / 6)
+    assert (area.int() - out.int()).abs().max().item() <= 1  # both formulations, same values
 
 
 def test_off_canvas_and_unbounded_patch_match_reference():

@@ -1,9 +1,9 @@
 """Fast render kernels: sample only where the digit is, then place the patch in the canvas.
 
 Pure functions of (sprites, per-frame affine parameters). They produce what the reference
-formulation (``F.affine_grid`` + ``F.grid_sample`` over the whole canvas, bilinear,
-``align_corners=False``, zero padding, ``max`` over digits, rounded) produces, to within one
-grey level (float rounding of the sample coordinates differs), while touching only the
+formulation (`render.render_reference`: every canvas pixel sampled over the whole canvas,
+bilinear at scales >= 1, area-averaged when shrinking, ``max`` over digits, rounded) produces,
+to within one grey level (float rounding of the sample coordinates differs), while touching only the
 ``(S+1) x (S+1)`` pixels a translated digit can reach, or the ``P x P`` box a rotated and
 scaled digit can reach.
 
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from videomnist_gpu.cpu_buffers import scratch
+from videomnist_gpu.render import BOX_CORNERS, integral_image
 
 __all__ = [
     "render_fast",
@@ -232,16 +233,17 @@ def render_integer(
 def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, H: int) -> int:
     """Side of the square patch that holds every pixel a rotated, scaled digit can touch.
 
-    The bilinear footprint of an S x S sprite is the (S+1)-wide square around its centre; rotated
-    by at most ``max_angle`` (radians, absolute) and scaled by at most ``max_scale`` its bounding
-    box has side ``(S+1) * max_scale * (|cos a| + |sin a|)`` maximised over ``|a| <= max_angle``;
-    the patch adds 3 px for the integer placement (``floor`` of the origin plus the open
-    footprint's edge pixels). ``None`` means unbounded: the whole canvas.
+    At scale s a canvas pixel averages the sprite over a square of side ``max(1, 1/s)`` (see
+    `render.render_reference`), so the digit reaches a square of side ``S * s + max(s, 1)``
+    around its centre; rotated by at most ``max_angle`` (radians, absolute) and scaled by at
+    most ``max_scale`` its bounding box has that side times ``|cos a| + |sin a|``, maximised over
+    ``|a| <= max_angle``; the patch adds 3 px for the integer placement (``floor`` of the origin
+    plus the open footprint's edge pixels). ``None`` means unbounded: the whole canvas.
     """
     if max_scale is None:
         return int(H) + 3
     a = math.pi / 4 if max_angle is None else min(abs(float(max_angle)), math.pi / 4)
-    side = (S + 1) * float(max_scale) * (math.cos(a) + math.sin(a))
+    side = (S * float(max_scale) + max(float(max_scale), 1.0)) * (math.cos(a) + math.sin(a))
     return int(min(math.ceil(side) + 3, int(H) + 3))
 
 
@@ -253,18 +255,27 @@ def render_affine(
     H: int,
     patch_size: int,
     *,
+    shrinking: bool = True,
     out: torch.Tensor | None = None,
     composite: str = "max",
 ) -> torch.Tensor:
     """Render rotated, scaled digits: ``grid_sample`` on a ``P x P`` patch around each digit.
 
-    Frames are folded into the sample grid (``(B*K, 1, S, S)`` sprites, grid ``(B*K, T*P, P, 2)``),
-    so sprites are never copied per frame. A patch as large as the canvas samples the canvas.
+    Each canvas pixel shows the average of the sprite (a field of pixel squares) over the square
+    of side ``max(1, 1/scale)`` around its sprite point (`render.render_reference`). At scales
+    >= 1 that is bilinear sampling of the sprite: one ``grid_sample`` read per pixel. With
+    ``shrinking`` (some scale may be below 1) it is read as the four-corner combination of the
+    sprite's integral image (`render.integral_image`), sampled bilinearly (exact for an integral
+    image of pixel squares): four reads per pixel, and no ink lost when shrinking. Frames (and
+    corners) are folded into the sample grid (source ``(B*K, 1, n, n)``, grid
+    ``(B*K, T*C*P, P, 2)`` with C = 1 or 4 corners), so sprites are never copied per frame. A
+    patch as large as the canvas samples the canvas.
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2); angle, scale: float32
         (B, T, K). Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2.
-        ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). out: uint8
+        ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). ``shrinking=False``
+        is the caller's promise that every scale is >= 1 (exact either way; faster). out: uint8
         (B, T, H, H), contiguous, or None. Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
@@ -276,30 +287,54 @@ def render_affine(
     o_int = torch.floor(c - P / 2).clamp_(0, H - P)  # (B, K, T, 2)
     d = o_int - c + 0.5  # (B, K, T, 2): centre of patch pixel (0, 0) relative to the digit centre
     ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
-    dx = (d[..., 0, None] + ar)[..., None, :]  # (B, K, T, 1, P) p_x - c_x per column
-    dy = (d[..., 1, None] + ar)[..., :, None]  # (B, K, T, P, 1) p_y - c_y per row
+    dx = (d[..., 0, None] + ar)[..., None, None, :]  # (B, K, T, 1, 1, P) p_x - c_x per column
+    dy = (d[..., 1, None] + ar)[..., None, :, None]  # (B, K, T, 1, P, 1) p_y - c_y per row
     ang = angle.to(torch.float32).transpose(1, 2)  # (B, K, T)
-    inv = 2.0 / (scale.to(torch.float32).transpose(1, 2) * (S + 2))  # (B, K, T) pixels -> [-1, 1] of the padded sprite
-    cos = (torch.cos(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
-    sin = (torch.sin(ang) * inv)[..., None, None]  # (B, K, T, 1, 1)
-    # normalised sprite point g = (2/(S+2)) R(-angle) (p - c) / scale, R(-angle) = [[cos, sin], [-sin, cos]].
-    # g_x and g_y are written as two contiguous planes; grid_sample reads the (..., 2) view of
-    # them (coordinate stride n*P*P, W stride 1) as fast as an interleaved grid.
-    planes = scratch("render_fast.grid", (2, B, K, T, P, P), torch.float32, dev)  # (2, B, K, T, P, P)
-    torch.add(dx * cos, dy * sin, out=planes[0])  # g_x: (B, K, T, 1, P) + (B, K, T, P, 1), one pass
-    torch.sub(dy * cos, dx * sin, out=planes[1])  # g_y
-    grid = planes.view(2, B * K, T * P, P).permute(1, 2, 3, 0)  # (B*K, T*P, P, 2): frames folded in
-    # Every sprite value carries +0.5, and so does a one-pixel border (the sprite's zeros just
-    # outside), so a sample that reads only the padded sprite is its value + 0.5 (weights sum to
-    # 1) and the truncating conversion rounds it (half up); a sample that also reads the zero
-    # padding beyond lies in [0, 0.5] where the true value is 0, and truncates to 0.
-    src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (B, K, S+2, S+2)
-    src = src.view(B * K, 1, S + 2, S + 2)
-    values = scratch("render_fast.values", (B * K, 1, T * P, P), torch.float32, dev)
-    # F.grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False), into scratch
-    torch.ops.aten.grid_sampler_2d.out(src, grid, 0, 0, False, out=values)  # (B*K, 1, T*P, P)
+    s = scale.to(torch.float32).transpose(1, 2)  # (B, K, T)
+    if shrinking:
+        # integral image, sampled at normalized 2 q / S - 1 (align_corners=True, border padding:
+        # beyond the sprite the integral image is constant, as border padding extends it)
+        src, n, align, padding = integral_image(sprites), S + 1, True, 1  # (B, K, S+1, S+1)
+        inv = 2.0 / (s * S)  # (B, K, T): canvas pixels -> normalized sprite units
+        half = (1.0 / (S * s.clamp(max=1.0)))[..., None]  # (B, K, T, 1): half the square's side, normalized
+        corners = torch.tensor(BOX_CORNERS, device=dev, dtype=torch.float32)  # (4, 3): x sign, y sign, weight
+        shift_x = (half * corners[:, 0])[..., None, None]  # (B, K, T, 4, 1, 1)
+        shift_y = (half * corners[:, 1])[..., None, None]  # (B, K, T, 4, 1, 1)
+    else:
+        # Every sprite value carries +0.5, and so does a one-pixel border (the sprite's zeros
+        # just outside), so a sample that reads only the padded sprite is its value + 0.5
+        # (weights sum to 1) and the truncating conversion rounds it (half up); a sample that
+        # also reads the zero padding beyond lies in [0, 0.5] where the true value is 0.
+        src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (B, K, S+2, S+2)
+        n, align, padding = S + 2, False, 0  # F.grid_sample's zero padding, align_corners=False
+        inv = 2.0 / (s * (S + 2))  # (B, K, T): canvas pixels -> [-1, 1] of the padded sprite
+        shift_x = shift_y = torch.zeros((), device=dev)
+    C = 4 if shrinking else 1
+    cos = (torch.cos(ang) * inv)[..., None, None, None]  # (B, K, T, 1, 1, 1)
+    sin = (torch.sin(ang) * inv)[..., None, None, None]  # (B, K, T, 1, 1, 1)
+    # normalized sprite point g = inv R(-angle) (p - c), R(-angle) = [[cos, sin], [-sin, cos]],
+    # plus each corner's shift. g_x and g_y are written as two contiguous planes; grid_sample
+    # reads the (..., 2) view of them (coordinate stride n*P*P, W stride 1) as fast as an
+    # interleaved grid.
+    planes = scratch("render_fast.grid", (2, B, K, T, C, P, P), torch.float32, dev)  # (2, B, K, T, C, P, P)
+    torch.add(dx * cos + shift_x, dy * sin, out=planes[0])  # g_x: (B, K, T, C, 1, P) + (B, K, T, 1, P, 1)
+    torch.sub(dy * cos + shift_y, dx * sin, out=planes[1])  # g_y: (B, K, T, C, P, 1) - (B, K, T, 1, 1, P)
+    grid = planes.view(2, B * K, T * C * P, P).permute(1, 2, 3, 0)  # (B*K, T*C*P, P, 2): frames, corners folded in
+    samples = scratch("render_fast.samples", (B * K, 1, T * C * P, P), torch.float32, dev)
+    # F.grid_sample(mode="bilinear", padding_mode=..., align_corners=...), into scratch
+    torch.ops.aten.grid_sampler_2d.out(src.view(B * K, 1, n, n), grid, 0, padding, align, out=samples)
+    at = samples.view(B, K, T, C, P, P)  # (B, K, T, C, P, P)
+    if shrinking:
+        values = scratch("render_fast.values", (B, K, T, P, P), torch.float32, dev)
+        torch.sub(at[:, :, :, 0], at[:, :, :, 1], out=values).sub_(at[:, :, :, 2]).add_(at[:, :, :, 3])  # square's sum
+        # average (the square's area is 1 / min(s, 1)^2) + 0.5 in one pass, so the truncating
+        # conversion rounds (half up); off the digit the sum is 0 up to float error and truncates to 0
+        area = s.clamp(max=1.0)  # (B, K, T)
+        torch.addcmul(torch.full((), 0.5, device=dev), values, (area * area)[..., None, None], out=values)  # (B, K, T, P, P)
+    else:
+        values = at[:, :, :, 0]  # (B, K, T, P, P)
     o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place(lambda run: _write_patches(values.view(B, K, T, P, P), run),
+    return _place(lambda run: _write_patches(values, run),
                   o_int[..., 0], o_int[..., 1], K, P, H, out, composite)
 
 
@@ -313,6 +348,7 @@ def render_fast(
     *,
     max_scale: float | None = None,
     max_angle: float | None = None,
+    min_scale: float | None = None,
     composite: str = "max",
     integer_placement: bool = False,
     out: torch.Tensor | None = None,
@@ -330,6 +366,8 @@ def render_fast(
         max_scale, max_angle: host-side bounds on ``scale`` and ``|angle|`` (from the config)
             that size the affine patch; ``None`` samples a patch as large as the canvas (always
             correct, slower). Values outside the bounds would be cropped, never wrong elsewhere.
+        min_scale: host-side lower bound on ``scale``; ``>= 1`` selects one bilinear read per
+            pixel instead of the four-corner area average (same values). ``None``: may shrink.
         composite: ``max`` (default) or ``sum`` (clipped at 255) where digits overlap.
         integer_placement: the caller's promise that ``centers - S/2`` holds whole pixels; with
             ``translation_only`` selects `render_integer` (no sampling).
@@ -342,11 +380,12 @@ def render_fast(
         sprites: uint8 (B, K, S, S). centers: float32 (B, T, K, 2), (x, y) in canvas pixel
         coordinates, pixel k spanning [k, k+1) (its centre at k + 0.5). angle, scale: float32
         (B, T, K). Returns uint8 (B, T, H, H) on the inputs' device.
-        Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2, sampled
-        bilinearly as ``F.grid_sample(mode='bilinear', padding_mode='zeros',
-        align_corners=False)`` does (sprite pixel j centred at j + 0.5, zero outside); digits
-        composite with ``composite``; values are rounded to the nearest level (ties half up) and lie
-        in 0..255.
+        Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2 and shows the
+        average of the sprite's pixel squares (sprite pixel j spans [j, j+1), zero outside) over
+        the square of side ``max(1, 1/scale)`` centred at q: at scales >= 1 exactly what
+        ``F.grid_sample(mode='bilinear', padding_mode='zeros', align_corners=False)`` samples;
+        when shrinking, an area average that keeps the digit's ink. Digits composite with
+        ``composite``; values are rounded to the nearest level (ties half up) and lie in 0..255.
         Equal to `render.render_reference` to within one grey level (sample coordinates are
         computed in a different float order).
     """
@@ -357,4 +396,5 @@ def render_fast(
     if angle is None or scale is None:
         raise ValueError("angle and scale are required when translation_only=False")
     P = affine_patch_size(sprites.shape[-1], max_scale, max_angle, H)
-    return render_affine(sprites, centers, angle, scale, H, P, out=out, composite=composite)
+    shrinking = min_scale is None or min_scale < 1
+    return render_affine(sprites, centers, angle, scale, H, P, shrinking=shrinking, out=out, composite=composite)

@@ -85,6 +85,9 @@ def parse_device(name: str | torch.device | None) -> torch.device:
 # cache and in reused scratch buffers of bounded size), so larger batches are rendered in slices of
 # this many clips, each written straight into the returned video. A GPU renders a batch in one call.
 CPU_RENDER_SLICE = 128
+# Rotation/scale temporaries are larger (a patch per frame, four corner reads when shrinking):
+# measured with scale 0.9-1.1, slices of 64 clips render ~1.4x faster than slices of 128.
+CPU_AFFINE_SLICE = 64
 
 
 class Synthesizer:
@@ -151,7 +154,7 @@ class Synthesizer:
         B, T, H = (indices.shape[0] if indices.ndim == 1 else 0), self.config.sequence_length, self.config.image_size
         if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
-            step = CPU_RENDER_SLICE
+            step = CPU_RENDER_SLICE if self.config.translation_only else CPU_AFFINE_SLICE
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
             step = max(B, 1)
@@ -173,5 +176,6 @@ def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,
     angle = None if config.translation_only else p.angle * (math.pi / 180)  # (B, T, K) radians
     return render_fast(sprites, p.center, angle, p.scale, config.image_size,
                        config.translation_only, max_scale=config.scale_range[1],
-                       max_angle=math.radians(config.rotation_range), composite=config.composite,
+                       max_angle=math.radians(config.rotation_range), min_scale=config.scale_range[0],
+                       composite=config.composite,
                        integer_placement=config.placement == "integer", out=out)
