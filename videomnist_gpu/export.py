@@ -5,6 +5,9 @@ them into `PATH.partial`, one batch at a time (peak memory is one batch, whateve
 videos), then renames the partial file to `PATH` only after a clean finish. Any error, Ctrl-C or
 SIGTERM removes the partial file (unless `keep_partial`) and raises a one-line error; a killed
 process (SIGKILL) leaves at most `PATH.partial`, never a file at `PATH` that looks complete.
+The pieces of that safe write (`partial_path`, `check_output_path`, `check_free_space`,
+`GuardedFile`, `abandon_partial`, `remove_partial`, `fsync_dir`) are public for other writers of
+the layout (`import_moving_mnist`).
 
 The layout (dataset names, dtypes, shapes, chunks, attributes, format version) is
 `videomnist_gpu.hdf5_layout`'s. Every chunk carries a fletcher32 checksum. Compression is gzip by
@@ -46,6 +49,11 @@ __all__ = [
     "estimate_bytes",
     "partial_path",
     "check_output_path",
+    "check_free_space",
+    "GuardedFile",
+    "abandon_partial",
+    "remove_partial",
+    "fsync_dir",
     "Interrupted",
     "FORMAT_VERSION",
     "COMPRESSIONS",
@@ -159,7 +167,8 @@ def _can_create_file_in(directory: Path) -> bool:
         return False
 
 
-def _check_free_space(directory: Path, need: int) -> None:
+def check_free_space(directory: Path, need: int) -> None:
+    """`VideoMNISTError` unless `directory` has `need` bytes free plus a 16 MiB margin."""
     free = shutil.disk_usage(directory).free
     if free < need + _FREE_SPACE_MARGIN:
         raise VideoMNISTError(
@@ -282,7 +291,7 @@ def export_dataset(
     path = check_output_path(path, overwrite=overwrite)
     partial = partial_path(path)
     need = estimate_bytes(plan)
-    _check_free_space(path.parent, need)
+    check_free_space(path.parent, need)
     synth = synthesizer if synthesizer is not None else Synthesizer(config, device=device)
     if synth.config != config:
         raise UsageError("synthesizer: its config differs from the export's config")
@@ -291,13 +300,13 @@ def export_dataset(
 
     total = sum(plan.counts.values())
     done = 0
-    sink: _GuardedFile | None = None
+    sink: GuardedFile | None = None
     f = None
     try:
         with interruptible():
             if partial.exists():
                 partial.unlink()  # a leftover from a killed run
-            sink = _GuardedFile(partial)
+            sink = GuardedFile(partial)
             f = h5py.File(sink, "w")
             with _progress_bar(total, progress) as bar, ChunkWriter() as writer, _render_threads(plan, synth):
                 _write_attrs(f, plan, synth)
@@ -329,11 +338,11 @@ def export_dataset(
             sink.close(fsync=True)
             check_interrupt()  # the last safe point: the file is complete, the rename commits it
         os.replace(partial, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException as err:
         failure = sink.error if sink is not None and sink.error is not None else err
-        _abandon(f, sink)
-        _cleanup(partial, keep_partial)
+        abandon_partial(f, sink)
+        remove_partial(partial, keep_partial)
         where = f"; kept {str(partial)!r}" if keep_partial and partial.exists() else ""
         if isinstance(err, Interrupted):
             raise Interrupted(f"{err}; nothing written to {str(path)!r}{where}", err.exit_code - 128) from None
@@ -357,7 +366,7 @@ def _os_reason(err: OSError) -> str:
     return text[:200]
 
 
-class _GuardedFile(io.RawIOBase):
+class GuardedFile(io.RawIOBase):
     """The file HDF5 writes through (h5py's fileobj driver), made safe to abandon.
 
     HDF5 cannot close a file whose dirty metadata it failed to write (disk full, file size
@@ -421,8 +430,8 @@ class _GuardedFile(io.RawIOBase):
         super().close()
 
 
-def _abandon(f, sink: _GuardedFile | None) -> None:
-    """Close a failed export's HDF5 file and its sink without raising."""
+def abandon_partial(f, sink: GuardedFile | None) -> None:
+    """Close a failed write's HDF5 file `f` and its `GuardedFile` sink without raising."""
     if sink is not None:
         sink.discard = True
     if f is not None:
@@ -433,14 +442,16 @@ def _abandon(f, sink: _GuardedFile | None) -> None:
             sink.close()
 
 
-def _cleanup(partial: Path, keep: bool) -> None:
+def remove_partial(partial: Path, keep: bool) -> None:
+    """Remove a failed write's `PATH.partial` unless `keep` (missing is fine)."""
     if keep:
         return
     with contextlib.suppress(OSError):
         partial.unlink()
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (best effort: ignored where directories cannot be synced)."""
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:

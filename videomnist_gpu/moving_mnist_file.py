@@ -25,8 +25,8 @@ import numpy as np
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.export import (_abandon, _check_free_space, _cleanup, _fsync_dir, _GuardedFile, check_output_path,
-                                   partial_path)
+from videomnist_gpu.export import (GuardedFile, abandon_partial, check_free_space, check_output_path, fsync_dir,
+                                   partial_path, remove_partial)
 from videomnist_gpu.hdf5_layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
 from videomnist_gpu.interrupt import check_interrupt, interruptible
 
@@ -87,14 +87,14 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
     config = moving_mnist_config(int(T), int(H))
     output = check_output_path(output_file, overwrite=overwrite)
     partial = partial_path(output)
-    _check_free_space(output.parent, int(frames.nbytes * 1.05) + 64 * 1024)
+    check_free_space(output.parent, int(frames.nbytes * 1.05) + 64 * 1024)
     digest = hashlib.sha256()
     sink, f = None, None
     try:
         with interruptible():
             if partial.exists():
                 partial.unlink()
-            sink = _GuardedFile(partial)
+            sink = GuardedFile(partial)
             f = h5py.File(sink, "w")
             opts = {"fletcher32": True}
             spec = dataset_specs(config, 1, N, imported=True)  # data (N*T, H, W), idx (N,), labels (N, 2)
@@ -121,11 +121,11 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
             sink.close(fsync=True)
             check_interrupt()  # the last safe point: the file is complete, the rename commits it
             os.replace(partial, output)
-            _fsync_dir(output.parent)
+            fsync_dir(output.parent)
     except BaseException as err:
         failure = sink.error if sink is not None and sink.error is not None else err
-        _abandon(f, sink)
-        _cleanup(partial, keep=False)
+        abandon_partial(f, sink)
+        remove_partial(partial, keep=False)
         if isinstance(err, VideoMNISTError):
             raise
         if isinstance(failure, OSError):
