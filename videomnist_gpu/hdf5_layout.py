@@ -2,8 +2,9 @@
 
 This module owns what a VideoMNIST file holds; the writer (`export`), the importer
 (`moving_mnist_file`), the verifier (`verify`), the reader (`reader`), the sample loader
-(`samples`) and the evaluator (`evaluate`) all take the layout from here. It imports only numpy,
-h5py (lazily) and the config; it reads and writes no clips itself.
+(`samples`) and the evaluator (`evaluate`) all take the layout from here. It may import only
+numpy, h5py (lazily), the config, the digit classes and the package version; it reads and writes
+no clips itself.
 
 Layout (format version 1), for split `s` in `train`, `test`; N clips of T frames, K digits:
 
