@@ -60,6 +60,7 @@ from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.digits import load_digit_bank
 from videomnist_gpu.errors import UsageError, check_int
+from videomnist_gpu.hdf5_layout import decode_config
 from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synthesizer import Synthesizer, parse_device
@@ -240,7 +241,7 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
         info = read_hdf5_info(reference, split)
         if "config_json" not in info.attrs:
             raise UsageError(f"reference: {str(reference)!r} has no config_json attribute (not a videomnist export)")
-        config = VideoMNISTConfig.from_json(info.attrs["config_json"])
+        config = decode_config(info.attrs["config_json"])
         pool = load_hdf5_samples(reference, split, num=num, seed=0)
         video, labels = torch.from_numpy(pool.video).to(device), torch.from_numpy(pool.label).to(device)
         if video.shape[1:] != (T, size, size):

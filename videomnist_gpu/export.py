@@ -5,27 +5,15 @@ them into `PATH.partial`, one batch at a time (peak memory is one batch, whateve
 videos), then renames the partial file to `PATH` only after a clean finish. Any error, Ctrl-C or
 SIGTERM removes the partial file (unless `keep_partial`) and raises a one-line error; a killed
 process (SIGKILL) leaves at most `PATH.partial`, never a file at `PATH` that looks complete.
+The pieces of that safe write (`partial_path`, `check_output_path`, `check_free_space`,
+`GuardedFile`, `abandon_partial`, `remove_partial`, `fsync_dir`) are public for other writers of
+the layout (`import_moving_mnist`).
 
-Layout (format version 1), for split `s` in `train`, `test`; N clips of T frames, K digits:
-
-    s_data      uint8  [N*T, H, W]   ([N*T, H, W, 3] with channels=3, gray replicated)
-    s_idx       int64  [N]           start frame of each clip: 0, T, 2T, ...
-    s_labels    int64  [N]           class of the clip's digit ([N, K] when K > 1)
-    s_motion    int64  [N]           index into the `motion_types` attribute
-    s_position  float32 [N, T, K, 2] (x, y) of each digit box's top-left corner, pixels
-    s_angle     float32 [N, T, K]    degrees (only when rotation is on)
-    s_scale     float32 [N, T, K]    (only when scaling is on)
-
-The data is chunked one clip per chunk (`(T, H, W)`, so a random clip read is one chunk read),
-the small per-clip arrays in blocks of up to 256 clips; every chunk carries a fletcher32 checksum.
-Compression is gzip by default (deflate, readable by every HDF5 reader; the data's chunks are
-compressed on threads by `videomnist_gpu.hdf5_chunks` and written pre-filtered), or lzf (h5py
-only) or none. Clip `i` has class `i % 10`: each class has exactly `n` clips per split, interleaved.
-
-File attributes: sequence_length, resolution, fps, n_classes, train_videos, test_videos,
-motion_types, seed, config_json, digit_source, digit_fingerprint_train, digit_fingerprint_test,
-package_version, format_version, channels, num_digits (and render_device, the device type that
-rendered the pixels, so `verify` knows whether to expect bitwise equality).
+The layout (dataset names, dtypes, shapes, chunks, attributes, format version) is
+`videomnist_gpu.hdf5_layout`'s. Every chunk carries a fletcher32 checksum. Compression is gzip by
+default (deflate, readable by every HDF5 reader; the data's chunks are compressed on threads by
+`videomnist_gpu.hdf5_chunks` and written pre-filtered), or lzf (h5py only) or none. Clip `i` has
+class `i % 10`: each class has exactly `n` clips per split, interleaved.
 """
 
 from __future__ import annotations
@@ -44,11 +32,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from videomnist_gpu import __version__
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.hdf5_chunks import DEFLATE_LEVEL, ChunkWriter
+from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
+                                        write_attrs)
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
 from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
 
@@ -60,18 +49,20 @@ __all__ = [
     "estimate_bytes",
     "partial_path",
     "check_output_path",
+    "check_free_space",
+    "GuardedFile",
+    "abandon_partial",
+    "remove_partial",
+    "fsync_dir",
     "Interrupted",
     "FORMAT_VERSION",
     "COMPRESSIONS",
     "SPLIT_NAMES",
 ]
 
-FORMAT_VERSION = 1
 COMPRESSIONS = ("none", "gzip", "lzf")
-SPLIT_NAMES = ("train", "test")
 _FREE_SPACE_SLACK = 1.05  # HDF5 metadata and checksums on top of the raw bytes
 _FREE_SPACE_MARGIN = 16 * 2**20
-_SMALL_CHUNK_CLIPS = 256  # clips per chunk of the small per-clip arrays (position, angle, scale)
 
 
 @dataclass(frozen=True)
@@ -176,7 +167,8 @@ def _can_create_file_in(directory: Path) -> bool:
         return False
 
 
-def _check_free_space(directory: Path, need: int) -> None:
+def check_free_space(directory: Path, need: int) -> None:
+    """`VideoMNISTError` unless `directory` has `need` bytes free plus a 16 MiB margin."""
     free = shutil.disk_usage(directory).free
     if free < need + _FREE_SPACE_MARGIN:
         raise VideoMNISTError(
@@ -205,75 +197,23 @@ def _render_threads(plan: ExportPlan, synth: Synthesizer):
         torch.set_num_threads(previous)
 
 
-def _datasets(plan: ExportPlan) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], np.dtype]]:
-    """name -> (shape per clip, chunk, dtype) without the split prefix; the first axis is per clip."""
-    c = plan.config
-    block = _SMALL_CHUNK_CLIPS
-    t, hw, k = c.sequence_length, c.image_size, c.num_digits
-    frame = (hw, hw, 3) if plan.channels == 3 else (hw, hw)
-    out = {
-        "data": ((t, *frame), (t, *frame), np.dtype(np.uint8)),
-        "idx": ((), (), np.dtype(np.int64)),
-        "labels": (() if k == 1 else (k,), (), np.dtype(np.int64)),
-        "motion": ((), (), np.dtype(np.int64)),
-        "position": ((t, k, 2), (block, t, k, 2), np.dtype(np.float32)),
-    }
-    if c.rotation_range != 0:
-        out["angle"] = ((t, k), (block, t, k), np.dtype(np.float32))
-    if c.scale_range != (1.0, 1.0):
-        out["scale"] = ((t, k), (block, t, k), np.dtype(np.float32))
-    return out
-
-
 def _create(f, plan: ExportPlan, split: str, n: int) -> dict:
     opts: dict = {"fletcher32": True}
     if plan.compression != "none":
         opts["compression"] = plan.compression
     if plan.compression == "gzip":
         opts["compression_opts"] = DEFLATE_LEVEL
-    created = {}
-    for name, (per_clip, chunk, dtype) in _datasets(plan).items():
-        if name == "data":
-            t = per_clip[0]
-            shape, chunks = (n * t, *per_clip[1:]), chunk  # (N*T, H, W[, 3]), one clip per chunk
-        elif per_clip == () or name == "labels":
-            shape = (n, *per_clip)
-            chunks = (min(n, 4096), *per_clip)  # small 1-D/2-D arrays: few chunks
-        else:
-            shape, chunks = (n, *per_clip), (min(n, chunk[0]), *chunk[1:])
-        created[name] = f.create_dataset(f"{split}_{name}", shape=shape, dtype=dtype, chunks=chunks, **opts)
-    return created
+    return {name: f.create_dataset(dataset_name(split, name), shape=spec.shape, dtype=spec.dtype,
+                                   chunks=spec.chunks, **opts)
+            for name, spec in dataset_specs(plan.config, plan.channels, n).items()}
 
 
 def _write_attrs(f, plan: ExportPlan, synth: Synthesizer) -> None:
-    c = plan.config
     bank_train, bank_test = synth.bank("train"), synth.bank("test")
-    attrs = {
-        "sequence_length": c.sequence_length,
-        "resolution": c.image_size,
-        "fps": c.fps,
-        "n_classes": NUM_CLASSES,
-        "train_videos": plan.counts["train"],
-        "test_videos": plan.counts["test"],
-        "motion_types": np.array(list(c.motion_types), dtype=object),
-        "seed": c.seed,
-        "config_json": c.to_json(),
-        "digit_source": bank_train.source,
-        "digit_fingerprint_train": bank_train.fingerprint,
-        "digit_fingerprint_test": bank_test.fingerprint,
-        "package_version": __version__,
-        "format_version": FORMAT_VERSION,
-        "channels": plan.channels,
-        "num_digits": c.num_digits,
-        "render_device": synth.device.type,
-    }
-    import h5py
-
-    for key, value in attrs.items():
-        if key == "motion_types":
-            f.attrs.create(key, value, dtype=h5py.string_dtype())
-        else:
-            f.attrs[key] = value
+    write_attrs(f, file_attrs(plan.config, channels=plan.channels, counts=plan.counts,
+                              digit_source=bank_train.source,
+                              fingerprints={"train": bank_train.fingerprint, "test": bank_test.fingerprint},
+                              render_device=synth.device.type))
 
 
 def _clip_arrays(clips: Clips, plan: ExportPlan) -> dict[str, np.ndarray]:
@@ -351,7 +291,7 @@ def export_dataset(
     path = check_output_path(path, overwrite=overwrite)
     partial = partial_path(path)
     need = estimate_bytes(plan)
-    _check_free_space(path.parent, need)
+    check_free_space(path.parent, need)
     synth = synthesizer if synthesizer is not None else Synthesizer(config, device=device)
     if synth.config != config:
         raise UsageError("synthesizer: its config differs from the export's config")
@@ -360,13 +300,13 @@ def export_dataset(
 
     total = sum(plan.counts.values())
     done = 0
-    sink: _GuardedFile | None = None
+    sink: GuardedFile | None = None
     f = None
     try:
         with interruptible():
             if partial.exists():
                 partial.unlink()  # a leftover from a killed run
-            sink = _GuardedFile(partial)
+            sink = GuardedFile(partial)
             f = h5py.File(sink, "w")
             with _progress_bar(total, progress) as bar, ChunkWriter() as writer, _render_threads(plan, synth):
                 _write_attrs(f, plan, synth)
@@ -398,11 +338,11 @@ def export_dataset(
             sink.close(fsync=True)
             check_interrupt()  # the last safe point: the file is complete, the rename commits it
         os.replace(partial, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException as err:
         failure = sink.error if sink is not None and sink.error is not None else err
-        _abandon(f, sink)
-        _cleanup(partial, keep_partial)
+        abandon_partial(f, sink)
+        remove_partial(partial, keep_partial)
         where = f"; kept {str(partial)!r}" if keep_partial and partial.exists() else ""
         if isinstance(err, Interrupted):
             raise Interrupted(f"{err}; nothing written to {str(path)!r}{where}", err.exit_code - 128) from None
@@ -426,7 +366,7 @@ def _os_reason(err: OSError) -> str:
     return text[:200]
 
 
-class _GuardedFile(io.RawIOBase):
+class GuardedFile(io.RawIOBase):
     """The file HDF5 writes through (h5py's fileobj driver), made safe to abandon.
 
     HDF5 cannot close a file whose dirty metadata it failed to write (disk full, file size
@@ -490,8 +430,8 @@ class _GuardedFile(io.RawIOBase):
         super().close()
 
 
-def _abandon(f, sink: _GuardedFile | None) -> None:
-    """Close a failed export's HDF5 file and its sink without raising."""
+def abandon_partial(f, sink: GuardedFile | None) -> None:
+    """Close a failed write's HDF5 file `f` and its `GuardedFile` sink without raising."""
     if sink is not None:
         sink.discard = True
     if f is not None:
@@ -502,14 +442,16 @@ def _abandon(f, sink: _GuardedFile | None) -> None:
             sink.close()
 
 
-def _cleanup(partial: Path, keep: bool) -> None:
+def remove_partial(partial: Path, keep: bool) -> None:
+    """Remove a failed write's `PATH.partial` unless `keep` (missing is fine)."""
     if keep:
         return
     with contextlib.suppress(OSError):
         partial.unlink()
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (best effort: ignored where directories cannot be synced)."""
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:

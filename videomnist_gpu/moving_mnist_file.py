@@ -2,7 +2,7 @@
 
 The file of Srivastava et al. (2015) holds uint8 frames *frames first*: `(T, N, H, W)`, usually
 `(20, 10000, 64, 64)`. `import_moving_mnist` writes its N clips as the test split of a canonical
-VideoMNIST file (see `export.py`), so `HDF5VideoDataset`, the DataModule (`data_path`),
+VideoMNIST file (see `hdf5_layout.py`), so `HDF5VideoDataset`, the DataModule (`data_path`),
 `videomnist verify` (structure and checksums) and `videomnist visualize --split test` read it:
 
     test_data    uint8 [N*T, H, W]   clip i is frames i*T .. i*T + T - 1, chunked one clip per chunk
@@ -23,16 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from videomnist_gpu import __version__
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.export import (FORMAT_VERSION, _abandon, _check_free_space, _cleanup, _fsync_dir,
-                                   _GuardedFile, check_output_path, partial_path)
+from videomnist_gpu.export import (GuardedFile, abandon_partial, check_free_space, check_output_path, fsync_dir,
+                                   partial_path, remove_partial)
+from videomnist_gpu.hdf5_layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
 from videomnist_gpu.interrupt import check_interrupt, interruptible
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
 
-IMPORTED_ATTR = "imported_from"
 _CLIPS_PER_WRITE = 256
 
 
@@ -88,46 +87,45 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
     config = moving_mnist_config(int(T), int(H))
     output = check_output_path(output_file, overwrite=overwrite)
     partial = partial_path(output)
-    _check_free_space(output.parent, int(frames.nbytes * 1.05) + 64 * 1024)
+    check_free_space(output.parent, int(frames.nbytes * 1.05) + 64 * 1024)
     digest = hashlib.sha256()
     sink, f = None, None
     try:
         with interruptible():
             if partial.exists():
                 partial.unlink()
-            sink = _GuardedFile(partial)
+            sink = GuardedFile(partial)
             f = h5py.File(sink, "w")
             opts = {"fletcher32": True}
-            data = f.create_dataset("test_data", shape=(N * T, H, H), dtype=np.uint8, chunks=(T, H, H), **opts)
-            f.create_dataset("test_idx", data=np.arange(N, dtype=np.int64) * T, chunks=(min(N, 4096),), **opts)
-            f.create_dataset("test_labels", data=np.zeros((N, config.num_digits), dtype=np.int64),
-                             chunks=(min(N, 4096), config.num_digits), **opts)
+            spec = dataset_specs(config, 1, N, imported=True)  # data (N*T, H, W), idx (N,), labels (N, 2)
+            data = f.create_dataset(dataset_name("test", "data"), shape=spec["data"].shape, dtype=spec["data"].dtype,
+                                    chunks=spec["data"].chunks, **opts)
+            f.create_dataset(dataset_name("test", "idx"), data=np.arange(N, dtype=spec["idx"].dtype) * T,
+                             chunks=spec["idx"].chunks, **opts)
+            labels = spec["labels"]
+            f.create_dataset(dataset_name("test", "labels"), data=np.zeros(labels.shape, dtype=labels.dtype),
+                             chunks=labels.chunks, **opts)
             for start in range(0, N, _CLIPS_PER_WRITE):
                 stop = min(N, start + _CLIPS_PER_WRITE)
                 block = np.ascontiguousarray(frames[:, start:stop].transpose(1, 0, 2, 3))  # (B, T, H, W)
                 digest.update(block.tobytes())
                 data[start * T:stop * T] = block.reshape(-1, H, H)  # (B*T, H, W)
                 check_interrupt()  # a safe point: the block is written
-            attrs = {
-                "sequence_length": T, "resolution": H, "fps": config.fps, "n_classes": 1,
-                "train_videos": 0, "test_videos": N, "seed": config.seed, "config_json": config.to_json(),
-                "digit_source": "unknown (classic Moving MNIST file)", "digit_fingerprint_train": "",
-                "digit_fingerprint_test": "", "package_version": __version__, "format_version": FORMAT_VERSION,
-                "channels": 1, "num_digits": config.num_digits, IMPORTED_ATTR: Path(path).name,
-                "source_sha256": digest.hexdigest(),
-            }
-            for key, value in attrs.items():
-                f.attrs[key] = value
-            f.attrs.create("motion_types", np.array(list(config.motion_types), dtype=object), dtype=h5py.string_dtype())
+            attrs = file_attrs(config, channels=1, counts={"train": 0, "test": N}, n_classes=1,
+                               digit_source="unknown (classic Moving MNIST file)",
+                               fingerprints={"train": "", "test": ""})
+            attrs[IMPORTED_ATTR] = Path(path).name
+            attrs["source_sha256"] = digest.hexdigest()
+            write_attrs(f, attrs)
             f.close()
             sink.close(fsync=True)
             check_interrupt()  # the last safe point: the file is complete, the rename commits it
             os.replace(partial, output)
-            _fsync_dir(output.parent)
+            fsync_dir(output.parent)
     except BaseException as err:
         failure = sink.error if sink is not None and sink.error is not None else err
-        _abandon(f, sink)
-        _cleanup(partial, keep=False)
+        abandon_partial(f, sink)
+        remove_partial(partial, keep=False)
         if isinstance(err, VideoMNISTError):
             raise
         if isinstance(failure, OSError):

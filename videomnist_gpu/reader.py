@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.hdf5_layout import FRAME_DATASETS, dataset_name
 from videomnist_gpu.prediction import check_split_frames, split_prediction
 
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
@@ -116,7 +117,7 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         import h5py
 
         s = self.split
-        names = [f"{s}_data", f"{s}_idx", f"{s}_labels"]
+        names = [dataset_name(s, name) for name in FRAME_DATASETS]
         missing = [n for n in names if not isinstance(f.get(n), h5py.Dataset)]
         if missing:
             raise VideoMNISTError(
@@ -164,7 +165,7 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         if self._file is None or self._pid != os.getpid():
             self._file = open_hdf5(self.path)
             self._pid = os.getpid()
-        return self._file[f"{self.split}_data"]
+        return self._file[dataset_name(self.split, "data")]
 
     def close(self) -> None:
         """Close this process's handle (reopened on the next read)."""

@@ -12,8 +12,8 @@ class comparisons, `dataset_stats.txt`; see `visualize.write_samples`):
 pieces (`read_hdf5_info`, `load_hdf5_samples`, `hdf5_stats`, `config_samples`) are public too.
 
 Convention:
-    The HDF5 layout is the canonical one (DESIGN.md): `{split}_data` uint8 `(N*T, H, W)` or
-    `(N*T, H, W, 3)` (channel 0 is read), `{split}_idx` int64 `(N,)` start frames,
+    The HDF5 layout is the canonical one (`videomnist_gpu.hdf5_layout`): `{split}_data` uint8
+    `(N*T, H, W)` or `(N*T, H, W, 3)` (channel 0 is read), `{split}_idx` int64 `(N,)` start frames,
     `{split}_labels` int64 `(N,)` or `(N, K)`, optional `{split}_motion` int64 `(N,)` indexing
     the `motion_types` attribute. Missing optional attributes read as "unknown"; a missing
     `sequence_length` is taken from the start frames. A file that does not hold this layout is a
@@ -41,6 +41,7 @@ import torch
 
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.hdf5_layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.reader import open_hdf5
@@ -134,27 +135,14 @@ def _check_seed(seed: Any) -> int:
 # --------------------------------------------------------------------------- HDF5
 
 
-def _attr(value: Any) -> Any:
-    """An HDF5 attribute as plain Python (bytes decoded, arrays as lists, numpy scalars unwrapped)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray):
-        return [_attr(v) for v in value.tolist()]
-    if isinstance(value, list):
-        return [_attr(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _info_from_file(f: Any, path: Path, split: str) -> HDF5Info:
     check_split(split)
     bad = f"hdf5_path: {str(path)!r} is not a VideoMNIST HDF5 file"
-    for name in ("data", "idx", "labels"):
-        if f"{split}_{name}" not in f:
+    for name in FRAME_DATASETS:
+        if dataset_name(split, name) not in f:
             present = ", ".join(sorted(f.keys())) or "nothing"
             raise UsageError(f"{bad}: no dataset {split}_{name} (it holds {present}).")
-    data, idx, labels = f[f"{split}_data"], f[f"{split}_idx"], f[f"{split}_labels"]
+    data, idx, labels = (f[dataset_name(split, name)] for name in FRAME_DATASETS)
     channels = 1 if data.ndim == 3 else data.shape[3] if data.ndim == 4 else 0
     if data.dtype != np.uint8 or channels == 0:
         raise UsageError(f"{bad}: {split}_data must be uint8 [N*T, H, W] or [N*T, H, W, C], "
@@ -165,7 +153,7 @@ def _info_from_file(f: Any, path: Path, split: str) -> HDF5Info:
     if labels.ndim not in (1, 2) or labels.shape[0] != n or labels.dtype.kind not in "iu":
         raise UsageError(f"{bad}: {split}_labels must be int [N] or [N, K] with N={n}, "
                          f"got {labels.dtype} {list(labels.shape)}.")
-    attrs = {k: _attr(v) for k, v in f.attrs.items()}
+    attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
     t = attrs.get("sequence_length")
     if not isinstance(t, int):
         if n == 0:
@@ -174,13 +162,10 @@ def _info_from_file(f: Any, path: Path, split: str) -> HDF5Info:
             t = int(idx[1] - idx[0]) if n > 1 else data.shape[0]
     if n and (t < 1 or n * t > data.shape[0]):
         raise UsageError(f"{bad}: {n} clips of {t} frames need {n * t} frames, {split}_data holds {data.shape[0]}.")
-    motion_names = attrs.get("motion_types") or []
-    if isinstance(motion_names, str):
-        motion_names = [motion_names]
-    motion_names = tuple(str(m) for m in motion_names)
-    has_motion = f"{split}_motion" in f
+    motion_names = decode_motion_types(attrs["motion_types"]) if attrs.get("motion_types") else ()
+    has_motion = dataset_name(split, "motion") in f
     if has_motion:
-        m = f[f"{split}_motion"]
+        m = f[dataset_name(split, "motion")]
         if m.shape != (n,) or m.dtype.kind not in "iu":
             raise UsageError(f"{bad}: {split}_motion must be int [N] with N={n}, got {m.dtype} {list(m.shape)}.")
         if not motion_names:
@@ -226,7 +211,7 @@ def read_hdf5_info(path: str | os.PathLike, split: str = "train") -> HDF5Info:
 
 def _read_clips(f: Any, info: HDF5Info, starts: np.ndarray) -> np.ndarray:
     """Clips starting at frames `starts` as uint8 `(len(starts), T, H, W)`, one contiguous read per clip."""
-    data = f[f"{info.split}_data"]
+    data = f[dataset_name(info.split, "data")]
     t, (h, w) = info.sequence_length, info.resolution
     out = np.empty((len(starts), t, h, w), np.uint8)  # (B, T, H, W)
     for j, s in enumerate(starts.tolist()):
@@ -240,12 +225,12 @@ def _read_clips(f: Any, info: HDF5Info, starts: np.ndarray) -> np.ndarray:
 def _read_block(f: Any, info: HDF5Info, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Clips a..b-1 with labels and motions; one read when their frames are contiguous."""
     split, t = info.split, info.sequence_length
-    starts = np.asarray(f[f"{split}_idx"][a:b], dtype=np.int64)  # (B,)
-    labels = np.asarray(f[f"{split}_labels"][a:b], dtype=np.int64)  # (B,) or (B, K)
-    motions = np.asarray(f[f"{split}_motion"][a:b], dtype=np.int64) if info.has_motion else None
+    starts = np.asarray(f[dataset_name(split, "idx")][a:b], dtype=np.int64)  # (B,)
+    labels = np.asarray(f[dataset_name(split, "labels")][a:b], dtype=np.int64)  # (B,) or (B, K)
+    motions = np.asarray(f[dataset_name(split, "motion")][a:b], dtype=np.int64) if info.has_motion else None
     lo = int(starts[0])
     if np.array_equal(starts, lo + t * np.arange(len(starts))):
-        data = f[f"{split}_data"]
+        data = f[dataset_name(split, "data")]
         frames = data[lo : lo + t * len(starts)]  # (B*T, H, W) or (B*T, H, W, C)
         if frames.shape[0] != t * len(starts):
             raise VideoMNISTError(f"hdf5_path: clips {a}..{b - 1} run past the end of {split}_data.")
@@ -291,9 +276,9 @@ def load_hdf5_samples(path: str | os.PathLike, split: str = "train", num: int = 
             raise UsageError(f"hdf5_path: {str(path)!r} holds no {split} clips.")
         order = np.random.default_rng(seed).choice(info.num_videos, size=min(num, info.num_videos), replace=False)
         sorted_idx = np.sort(order)  # read in file order (h5py fancy indexing wants increasing indices)
-        starts = np.asarray(f[f"{split}_idx"][sorted_idx], dtype=np.int64)
-        labels = np.asarray(f[f"{split}_labels"][sorted_idx], dtype=np.int64)
-        motions = np.asarray(f[f"{split}_motion"][sorted_idx], dtype=np.int64) if info.has_motion else None
+        starts = np.asarray(f[dataset_name(split, "idx")][sorted_idx], dtype=np.int64)
+        labels = np.asarray(f[dataset_name(split, "labels")][sorted_idx], dtype=np.int64)
+        motions = np.asarray(f[dataset_name(split, "motion")][sorted_idx], dtype=np.int64) if info.has_motion else None
         try:
             video = _read_clips(f, info, starts)  # (P, T, H, W)
         except OSError as err:

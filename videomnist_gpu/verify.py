@@ -27,16 +27,12 @@ import torch
 from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.export import FORMAT_VERSION, SPLIT_NAMES
+from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
+                                        dataset_specs, decode_config, decode_motion_types, scalar_attr)
 from videomnist_gpu.reader import open_hdf5
 
 __all__ = ["verify_file", "VerifyReport", "REQUIRED_ATTRS"]
 
-REQUIRED_ATTRS = (
-    "sequence_length", "resolution", "fps", "n_classes", "train_videos", "test_videos", "motion_types",
-    "seed", "config_json", "digit_source", "digit_fingerprint_train", "digit_fingerprint_test",
-    "package_version", "format_version", "channels", "num_digits",
-)
 _MAX_LINES = 10
 _READ_BLOCK = 64  # clips per read while checking checksums
 
@@ -81,10 +77,10 @@ def verify_file(path: str | os.PathLike, num_clips: int = 32, device: torch.devi
         config = _check_attrs(f, report)
         if config is None:
             return report
-        imported = "imported_from" in f.attrs
+        imported = IMPORTED_ATTR in f.attrs
         counts = {}
         for split in SPLIT_NAMES:
-            if imported and _scalar(f.attrs.get(f"{split}_videos", -1)) == 0:
+            if imported and scalar_attr(f.attrs.get(f"{split}_videos", -1)) == 0:
                 continue  # an imported file holds only the splits it has clips for
             n = _check_split_structure(f, split, config, report, imported)
             if n is not None:
@@ -92,7 +88,7 @@ def verify_file(path: str | os.PathLike, num_clips: int = 32, device: torch.devi
         for split in counts:
             _check_checksums(f, split, config, report)
         if imported and num_clips:
-            report.checked.append(f"content: skipped (imported from {_scalar(f.attrs['imported_from'])}: "
+            report.checked.append(f"content: skipped (imported from {scalar_attr(f.attrs[IMPORTED_ATTR])}: "
                                   "no generator seed to re-render)")
         elif num_clips and counts and not report.problems:
             _check_content(f, config, counts, num_clips, device, seed, report)
@@ -109,10 +105,8 @@ def _check_attrs(f, report: VerifyReport) -> VideoMNISTConfig | None:
         report.problems.append(f"attributes missing: {', '.join(missing)}")
         if "config_json" in missing:
             return None
-    raw = attrs["config_json"]
-    raw = raw.decode() if isinstance(raw, bytes) else str(raw)
     try:
-        config = VideoMNISTConfig.from_json(raw)
+        config = decode_config(attrs["config_json"])
     except ValueError as err:
         report.problems.append(f"attribute config_json is not a valid config: {err}")
         return None
@@ -120,82 +114,59 @@ def _check_attrs(f, report: VerifyReport) -> VideoMNISTConfig | None:
         "sequence_length": config.sequence_length, "resolution": config.image_size, "fps": config.fps,
         "seed": config.seed, "num_digits": config.num_digits, "format_version": FORMAT_VERSION,
     }
-    if "imported_from" not in attrs:  # an imported file knows no digit classes
+    if IMPORTED_ATTR not in attrs:  # an imported file knows no digit classes
         expect["n_classes"] = NUM_CLASSES
     for name, want in expect.items():
-        if name in attrs and _scalar(attrs[name]) != want:
-            report.problems.append(f"attribute {name} is {_scalar(attrs[name])!r}, the stored config says {want!r}")
+        if name in attrs and scalar_attr(attrs[name]) != want:
+            report.problems.append(f"attribute {name} is {scalar_attr(attrs[name])!r}, the stored config says {want!r}")
     if "motion_types" in attrs:
-        stored = [m.decode() if isinstance(m, bytes) else str(m) for m in np.atleast_1d(attrs["motion_types"])]
+        stored = list(decode_motion_types(attrs["motion_types"]))
         if stored != list(config.motion_types):
             report.problems.append(f"attribute motion_types is {stored}, the stored config says {list(config.motion_types)}")
-    if "channels" in attrs and _scalar(attrs["channels"]) not in (1, 3):
-        report.problems.append(f"attribute channels is {_scalar(attrs['channels'])!r}, expected 1 or 3")
+    if "channels" in attrs and scalar_attr(attrs["channels"]) not in (1, 3):
+        report.problems.append(f"attribute channels is {scalar_attr(attrs['channels'])!r}, expected 1 or 3")
     report.checked.append(f"attributes: {len(REQUIRED_ATTRS) - len(missing)} of {len(REQUIRED_ATTRS)}, config parses")
     return config
 
 
-def _scalar(value):
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(()).item()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bytes):
-        value = value.decode()
-    return value
-
-
-def _expected_shapes(f, split: str, config: VideoMNISTConfig, n: int,
-                     imported: bool = False) -> dict[str, tuple[tuple[int, ...], str]]:
-    t, h, k = config.sequence_length, config.image_size, config.num_digits
-    channels = _scalar(f.attrs.get("channels", 1))
-    frame = (h, h, 3) if channels == 3 else (h, h)
-    out = {
-        "data": ((n * t, *frame), "uint8"),
-        "idx": ((n,), "int64"),
-        "labels": ((n,) if k == 1 else (n, k), "int64"),
-    }
-    if imported:  # frames only: no motion ground truth
-        return out
-    out["motion"] = ((n,), "int64")
-    out["position"] = ((n, t, k, 2), "float32")
-    if config.rotation_range != 0:
-        out["angle"] = ((n, t, k), "float32")
-    if config.scale_range != (1.0, 1.0):
-        out["scale"] = ((n, t, k), "float32")
-    return out
+def _expected_shapes(f, config: VideoMNISTConfig, n: int,
+                     imported: bool = False) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """name -> (shape, dtype) a split of `n` clips must have (the layout's, at the stored channels)."""
+    channels = scalar_attr(f.attrs.get("channels", 1))
+    return {name: (spec.shape, spec.dtype)
+            for name, spec in dataset_specs(config, channels, n, imported).items()}
 
 
 def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: VerifyReport,
                            imported: bool = False) -> int | None:
-    n = _scalar(f.attrs.get(f"{split}_videos", -1))
+    n = scalar_attr(f.attrs.get(f"{split}_videos", -1))
     if not isinstance(n, int) or n < 0:
         report.problems.append(f"attribute {split}_videos is {n!r}, expected a count of clips")
         return None
     bad = len(report.problems)
-    for name, (shape, dtype) in _expected_shapes(f, split, config, n, imported).items():
-        key = f"{split}_{name}"
+    for name, (shape, dtype) in _expected_shapes(f, config, n, imported).items():
+        key = dataset_name(split, name)
         if key not in f:
             report.problems.append(f"dataset {key} is missing")
             continue
         ds = f[key]
-        if tuple(ds.shape) != shape or ds.dtype != np.dtype(dtype):
+        if tuple(ds.shape) != shape or ds.dtype != dtype:
             report.problems.append(f"dataset {key} is {ds.dtype} {list(ds.shape)}, expected {dtype} {list(shape)}")
         elif name == "data" and ds.chunks is not None and ds.chunks[0] != config.sequence_length:
             report.problems.append(f"dataset {key} has chunks {ds.chunks}, expected one clip ({config.sequence_length} frames) per chunk")
     if len(report.problems) > bad:
         return None
     if imported:
-        idx = f[f"{split}_idx"][()]
+        idx = f[dataset_name(split, "idx")][()]
         if not np.array_equal(idx, np.arange(n, dtype=np.int64) * config.sequence_length):
             report.problems.append(f"{split}_idx: clips do not start at frames 0, T, 2T, ... (T = {config.sequence_length})")
         else:
             report.checked.append(f"{split}: {n} clips, layout and start frames (imported: no classes)")
         return n
     try:
-        idx = f[f"{split}_idx"][()]
-        labels = f[f"{split}_labels"][()]
-        motion = f[f"{split}_motion"][()]
+        idx = f[dataset_name(split, "idx")][()]
+        labels = f[dataset_name(split, "labels")][()]
+        motion = f[dataset_name(split, "motion")][()]
     except OSError as err:
         report.problems.append(f"{split}: reading idx/labels/motion failed: {_first_line(err)}")
         return None
@@ -222,10 +193,10 @@ def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: Veri
 # ---------------------------------------------------------------------- checksums
 def _check_checksums(f, split: str, config: VideoMNISTConfig, report: VerifyReport) -> None:
     t = config.sequence_length
-    n = _scalar(f.attrs[f"{split}_videos"])
+    n = scalar_attr(f.attrs[f"{split}_videos"])
     lines: list[str] = []
-    for name in _expected_shapes(f, split, config, n, "imported_from" in f.attrs):
-        ds = f[f"{split}_{name}"]
+    for name in _expected_shapes(f, config, n, IMPORTED_ATTR in f.attrs):
+        ds = f[dataset_name(split, name)]
         per_clip = t if name == "data" else 1
         for start in range(0, n, _READ_BLOCK):
             stop = min(n, start + _READ_BLOCK)
@@ -251,7 +222,7 @@ def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clip
     from videomnist_gpu.synthesizer import Synthesizer
 
     synth = Synthesizer(config, device=device)
-    stored_device = _scalar(f.attrs.get("render_device", ""))
+    stored_device = scalar_attr(f.attrs.get("render_device", ""))
     exact = stored_device == synth.device.type
     rng = np.random.default_rng(seed)
     n_test = min(counts.get("test", 0), num_clips // 4)
@@ -266,11 +237,11 @@ def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clip
         except VideoMNISTError as err:
             report.problems.append(f"cannot re-render {split} clips: {err}")
             continue
-        stored_fp = _scalar(f.attrs.get(f"digit_fingerprint_{split}", ""))
+        stored_fp = scalar_attr(f.attrs.get(f"digit_fingerprint_{split}", ""))
         if bank.fingerprint != stored_fp:
             report.problems.append(
                 f"cannot re-render {split} clips: digits here ({bank.source}, sha256 {bank.fingerprint[:12]}) differ "
-                f"from the file's ({_scalar(f.attrs.get('digit_source', '?'))}, sha256 {str(stored_fp)[:12]}); "
+                f"from the file's ({scalar_attr(f.attrs.get('digit_source', '?'))}, sha256 {str(stored_fp)[:12]}); "
                 f"use --digits to point at the same source")
             continue
         picks = np.sort(rng.choice(counts[split], size=k, replace=False))
@@ -289,7 +260,7 @@ def _compare(f, split: str, config: VideoMNISTConfig, picks: np.ndarray, clips, 
     video = clips.video.cpu().numpy()  # (B, T, H, W)
     tol = 0 if exact else 1
     for j, clip in enumerate(picks.tolist()):
-        stored = f[f"{split}_data"][clip * t:(clip + 1) * t]  # (T, H, W) or (T, H, W, 3)
+        stored = f[dataset_name(split, "data")][clip * t:(clip + 1) * t]  # (T, H, W) or (T, H, W, 3)
         if stored.ndim == 4:
             if not (np.array_equal(stored[..., 0], stored[..., 1]) and np.array_equal(stored[..., 0], stored[..., 2])):
                 lines.append(f"{split} clip {clip}: RGB channels are not equal (expected replicated gray)")
@@ -298,16 +269,16 @@ def _compare(f, split: str, config: VideoMNISTConfig, picks: np.ndarray, clips, 
         if diff.max() > tol:
             lines.append(f"{split} clip {clip}: {int((diff > tol).sum())} of {diff.size} pixels differ from a "
                          f"re-render (max difference {int(diff.max())})")
-        label = f[f"{split}_labels"][clip]
+        label = f[dataset_name(split, "labels")][clip]
         want = clips.label[j].cpu().numpy()
         if not np.array_equal(np.atleast_1d(label), want[:k] if k > 1 else want[:1]):
             lines.append(f"{split} clip {clip}: label stored {np.atleast_1d(label).tolist()}, re-rendered {want.tolist()}")
-        motion = int(f[f"{split}_motion"][clip])
+        motion = int(f[dataset_name(split, "motion")][clip])
         if motion != int(clips.motion[j]):
             lines.append(f"{split} clip {clip}: motion stored {config.motion_types[motion] if 0 <= motion < len(config.motion_types) else motion}, "
                          f"re-rendered {config.motion_types[int(clips.motion[j])]}")
         for name, ours in (("position", clips.position), ("angle", clips.angle), ("scale", clips.scale)):
-            key = f"{split}_{name}"
+            key = dataset_name(split, name)
             if key not in f:
                 continue
             got = f[key][clip]

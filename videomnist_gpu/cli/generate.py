@@ -99,7 +99,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.export import (_check_free_space, check_output_path, default_batch_size, estimate_bytes,
+    from videomnist_gpu.export import (check_free_space, check_output_path, default_batch_size, estimate_bytes,
                                        export_dataset, plan_export)
 
     config, export = resolve_settings(args)
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"samples: {str(samples_dir)!r} is not empty; pass --overwrite to replace its files")
     with removed_on_failure(output.parent, samples_dir):
         output = check_output_path(output, overwrite=args.overwrite)
-        _check_free_space(output.parent, estimate_bytes(plan))
+        check_free_space(output.parent, estimate_bytes(plan))
         verbose = args.log_progress or args.verbose or args.debug
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
         path = export_dataset(

@@ -1,0 +1,190 @@
+"""The canonical VideoMNIST HDF5 layout: dataset names, dtypes, shapes, chunks, attributes.
+
+This module owns what a VideoMNIST file holds; the writer (`export`), the importer
+(`moving_mnist_file`), the verifier (`verify`), the reader (`reader`), the sample loader
+(`samples`) and the evaluator (`evaluate`) all take the layout from here. It may import only
+numpy, h5py (lazily), the config, the digit classes and the package version; it reads and writes
+no clips itself.
+
+Layout (format version 1), for split `s` in `train`, `test`; N clips of T frames, K digits:
+
+    s_data      uint8  [N*T, H, W]   ([N*T, H, W, 3] with channels=3, gray replicated)
+    s_idx       int64  [N]           start frame of each clip: 0, T, 2T, ...
+    s_labels    int64  [N]           class of the clip's digit ([N, K] when K > 1)
+    s_motion    int64  [N]           index into the `motion_types` attribute
+    s_position  float32 [N, T, K, 2] (x, y) of each digit box's top-left corner, pixels
+    s_angle     float32 [N, T, K]    degrees (only when rotation is on)
+    s_scale     float32 [N, T, K]    (only when scaling is on)
+
+An imported file (attribute `imported_from`) holds only `s_data`, `s_idx`, `s_labels`.
+
+Chunks: the data one clip per chunk (`(T, H, W[, 3])`, so a random clip read is one chunk read),
+idx/labels/motion in blocks of up to 4096 clips, position/angle/scale in blocks of up to 256.
+
+Attributes (`REQUIRED_ATTRS`, plus `render_device` on an export and `imported_from`,
+`source_sha256` on an import): plain scalars and strings, except `motion_types`, an array of
+variable-length strings (`write_attrs` / `decode_motion_types`), and `config_json`, the full
+config as JSON (`decode_config`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from videomnist_gpu import __version__
+from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.digits import NUM_CLASSES
+
+__all__ = [
+    "FORMAT_VERSION",
+    "SPLIT_NAMES",
+    "FRAME_DATASETS",
+    "REQUIRED_ATTRS",
+    "IMPORTED_ATTR",
+    "DatasetSpec",
+    "dataset_name",
+    "dataset_specs",
+    "file_attrs",
+    "write_attrs",
+    "decode_attr",
+    "scalar_attr",
+    "decode_motion_types",
+    "decode_config",
+]
+
+FORMAT_VERSION = 1
+SPLIT_NAMES = ("train", "test")
+FRAME_DATASETS = ("data", "idx", "labels")  # what every file holds per split, an imported one too
+REQUIRED_ATTRS = (
+    "sequence_length", "resolution", "fps", "n_classes", "train_videos", "test_videos", "motion_types",
+    "seed", "config_json", "digit_source", "digit_fingerprint_train", "digit_fingerprint_test",
+    "package_version", "format_version", "channels", "num_digits",
+)
+IMPORTED_ATTR = "imported_from"
+_INDEX_CHUNK_CLIPS = 4096  # clips per chunk of idx, labels, motion
+_SMALL_CHUNK_CLIPS = 256  # clips per chunk of position, angle, scale
+
+
+class DatasetSpec(NamedTuple):
+    """One dataset of a split: full shape, chunk shape and dtype."""
+
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dtype: np.dtype
+
+
+def dataset_name(split: str, name: str) -> str:
+    """The HDF5 name of dataset `name` (`data`, `idx`, ...) of `split`: `{split}_{name}`."""
+    return f"{split}_{name}"
+
+
+def dataset_specs(config: VideoMNISTConfig, channels: int, n: int, imported: bool = False) -> dict[str, DatasetSpec]:
+    """name (without the split prefix) -> `DatasetSpec` of a split of `n` clips, in writing order.
+
+    `imported`: only the frame datasets (`FRAME_DATASETS`), as `import-moving-mnist` writes them.
+
+    Shape:
+        data (N*T, H, W) or (N*T, H, W, 3); idx, motion (N,); labels (N,) or (N, K);
+        position (N, T, K, 2); angle, scale (N, T, K).
+    """
+    t, hw, k = config.sequence_length, config.image_size, config.num_digits
+    frame = (hw, hw, 3) if channels == 3 else (hw, hw)
+    index_chunk = min(n, _INDEX_CHUNK_CLIPS)
+    small = min(n, _SMALL_CHUNK_CLIPS)
+    label_shape = () if k == 1 else (k,)
+    out = {
+        "data": DatasetSpec((n * t, *frame), (t, *frame), np.dtype(np.uint8)),
+        "idx": DatasetSpec((n,), (index_chunk,), np.dtype(np.int64)),
+        "labels": DatasetSpec((n, *label_shape), (index_chunk, *label_shape), np.dtype(np.int64)),
+    }
+    if imported:
+        return out
+    out["motion"] = DatasetSpec((n,), (index_chunk,), np.dtype(np.int64))
+    out["position"] = DatasetSpec((n, t, k, 2), (small, t, k, 2), np.dtype(np.float32))
+    if config.rotation_range != 0:
+        out["angle"] = DatasetSpec((n, t, k), (small, t, k), np.dtype(np.float32))
+    if config.scale_range != (1.0, 1.0):
+        out["scale"] = DatasetSpec((n, t, k), (small, t, k), np.dtype(np.float32))
+    return out
+
+
+def file_attrs(config: VideoMNISTConfig, *, channels: int, counts: dict[str, int], digit_source: str,
+               fingerprints: dict[str, str], n_classes: int = NUM_CLASSES,
+               render_device: str | None = None) -> dict[str, Any]:
+    """The file attributes (`REQUIRED_ATTRS`, then `render_device` when given), in writing order.
+
+    Args:
+        counts: clips per split (`train_videos`, `test_videos`).
+        fingerprints: sha256 of the digits per split (`digit_fingerprint_{split}`).
+        n_classes: digit classes (1 for an imported file, whose classes are unknown).
+        render_device: the device type that rendered the pixels (`verify` expects bitwise equality
+            on the same type).
+    """
+    attrs = {
+        "sequence_length": config.sequence_length,
+        "resolution": config.image_size,
+        "fps": config.fps,
+        "n_classes": n_classes,
+        "train_videos": counts["train"],
+        "test_videos": counts["test"],
+        "motion_types": np.array(list(config.motion_types), dtype=object),
+        "seed": config.seed,
+        "config_json": config.to_json(),
+        "digit_source": digit_source,
+        "digit_fingerprint_train": fingerprints["train"],
+        "digit_fingerprint_test": fingerprints["test"],
+        "package_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "channels": channels,
+        "num_digits": config.num_digits,
+    }
+    if render_device is not None:
+        attrs["render_device"] = render_device
+    return attrs
+
+
+def write_attrs(f, attrs: dict[str, Any]) -> None:
+    """Write `attrs` to the open h5py file `f`, in order; `motion_types` as variable-length strings."""
+    import h5py
+
+    for key, value in attrs.items():
+        if key == "motion_types":
+            f.attrs.create(key, value, dtype=h5py.string_dtype())
+        else:
+            f.attrs[key] = value
+
+
+def decode_attr(value: Any) -> Any:
+    """An HDF5 attribute as plain Python (bytes decoded, arrays as lists, numpy scalars unwrapped)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return [decode_attr(v) for v in value.tolist()]
+    if isinstance(value, list):
+        return [decode_attr(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def scalar_attr(value: Any) -> Any:
+    """An HDF5 attribute read as one Python scalar (a one-element array unwrapped, bytes decoded)."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value
+
+
+def decode_motion_types(value: Any) -> tuple[str, ...]:
+    """The `motion_types` attribute (strings, bytes, or one string) as a tuple of names."""
+    return tuple(m.decode() if isinstance(m, bytes) else str(m) for m in np.atleast_1d(value))
+
+
+def decode_config(value: Any) -> VideoMNISTConfig:
+    """The `config_json` attribute (str or bytes) as a config; `ValueError` when it is not one."""
+    return VideoMNISTConfig.from_json(value.decode() if isinstance(value, bytes) else str(value))
