@@ -30,6 +30,7 @@ from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.stats import format_stats
 
 __all__ = [
+    "to_uint8_clips",
     "to_uint8_video",
     "save_gif",
     "save_mp4",
@@ -53,6 +54,17 @@ ALL_FORMATS = ("gif", "mp4", "png")
 
 
 # --------------------------------------------------------------------------- conversion
+
+
+def to_uint8_clips(videos: torch.Tensor) -> torch.Tensor:
+    """Model batches back to clips, on their device: float `(B, C, T, H, W)` in [-0.5, 0.5] ->
+    uint8 `(B, T, H, W)`.
+
+    `round((x + 0.5) * 255)` clamped to 0..255 (NaN -> 0) inverts `u8 / 255 - 0.5` exactly;
+    channels become gray by their mean (each channel, for replicated grey).
+    """
+    gray = torch.nan_to_num(videos.float().mean(dim=1), nan=-0.5)  # (B, T, H, W)
+    return ((gray + 0.5) * 255.0).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, W)
 
 
 def to_uint8_video(x: Any) -> np.ndarray:
@@ -90,9 +102,7 @@ def to_uint8_video(x: Any) -> np.ndarray:
     elif t.is_floating_point():
         if t.ndim != 5 or shape[1] not in (1, 3):
             raise UsageError(f"float video must be (B, C, T, H, W) with C = 1 or 3, got shape {shape}.")
-        gray = t.float().mean(dim=1)  # (B, T, H, W)
-        gray = torch.nan_to_num(gray, nan=-0.5)
-        t = ((gray + 0.5) * 255.0).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, W)
+        t = to_uint8_clips(t)  # (B, T, H, W)
     else:
         raise UsageError(f"video dtype must be uint8 or float, got {str(t.dtype).replace('torch.', '')}.")
     return np.ascontiguousarray(t.cpu().numpy())

@@ -5,8 +5,8 @@ the dataset of the run's DataModule: its train digits at its digit size. Runs wh
 no VideoMNIST `config`, or whose clips hold more than one digit, log no digit scores.
 
 Convention:
-    Model videos are float `(B, C, T, H, W)` in `[-0.5, 0.5]`; scores are computed on their first
-    channel as uint8 `(B, T, H, W)`, exactly what `videomnist sample` writes.
+    Model videos are float `(B, C, T, H, W)` in `[-0.5, 0.5]`; scores are computed on them as uint8
+    `(B, T, H, W)` (`visualize.to_uint8_clips`), exactly what `videomnist sample` writes.
 """
 
 from __future__ import annotations
@@ -15,15 +15,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-__all__ = ["digit_judge", "to_uint8_clips", "psnr"]
-
-
-def to_uint8_clips(videos: Tensor) -> Tensor:
-    """float `(B, C, T, H, W)` in [-0.5, 0.5] -> uint8 `(B, T, H, W)` (first channel), on the device.
-
-    (`visualize.to_uint8_video` does the same for files and pictures, but returns a CPU array.)
-    """
-    return ((videos[:, 0].clamp(-0.5, 0.5) + 0.5) * 255).round().to(torch.uint8)
+__all__ = ["digit_judge", "psnr"]
 
 
 def psnr(reconstruction: Tensor, target: Tensor) -> Tensor:

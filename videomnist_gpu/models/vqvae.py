@@ -31,7 +31,8 @@ from videomnist_gpu.errors import UsageError
 from videomnist_gpu.evaluate import training_scores
 from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
-from videomnist_gpu.models.validation_scores import digit_judge, psnr, to_uint8_clips
+from videomnist_gpu.models.validation_scores import digit_judge, psnr
+from videomnist_gpu.visualize import to_uint8_clips
 
 __all__ = ["VQVAE", "load_vqvae"]
 
