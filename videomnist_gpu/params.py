@@ -57,9 +57,12 @@ class ClipParams:
     angle: torch.Tensor
     scale: torch.Tensor
 
-    def slice(self, start: int, stop: int) -> "ClipParams":
-        """Clips `start:stop` of the batch (views, no copies)."""
-        return ClipParams(*(getattr(self, f.name)[start:stop] for f in dataclasses.fields(self)))
+    @staticmethod
+    def cat(parts: "list[ClipParams]") -> "ClipParams":
+        """The parameters of consecutive slices of a batch as one batch (no copy for one slice)."""
+        if len(parts) == 1:
+            return parts[0]
+        return ClipParams(*(torch.cat([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(ClipParams)))
 
 
 def _smooth_wave(phase_u: torch.Tensor, speed_u: torch.Tensor, frames: torch.Tensor,

@@ -11,7 +11,6 @@ The one entry point that stream, export, visualization, benchmarks and models ca
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,8 +109,7 @@ class Synthesizer:
     def bank(self, split: str = "train") -> DigitBank:
         """The digits of `split`, resized to `config.digit_size`, on the device."""
         if split not in self._banks:
-            bank = load_digit_bank(self.config.digits, split, root=self.root)
-            self._banks[split] = bank.resized(self.config.digit_size).to(self.device)
+            return self.set_bank(split, load_digit_bank(self.config.digits, split, root=self.root))
         return self._banks[split]
 
     def set_bank(self, split: str, bank: DigitBank) -> DigitBank:
@@ -163,8 +161,7 @@ class Synthesizer:
             p = self.params(indices[a:a + step], split)
             render_from_params(self.config, bank, p, out=video[a:a + step])
             parts.append(p)
-        p = parts[0] if len(parts) == 1 else ClipParams(
-            *(torch.cat([getattr(q, f.name) for q in parts]) for f in dataclasses.fields(ClipParams)))
+        p = ClipParams.cat(parts)
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
 
