@@ -27,7 +27,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -50,6 +50,7 @@ __all__ = [
     "partial_path",
     "check_output_path",
     "check_free_space",
+    "hdf5_written_atomically",
     "GuardedFile",
     "abandon_partial",
     "remove_partial",
@@ -283,8 +284,6 @@ def export_dataset(
         UsageError: bad settings or output path (nothing written).
         VideoMNISTError: a write failed (disk full, I/O error); `Interrupted` on SIGINT/SIGTERM.
     """
-    import h5py
-
     if batch_size is None:
         batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)
     plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
@@ -300,6 +299,52 @@ def export_dataset(
 
     total = sum(plan.counts.values())
     done = 0
+    with hdf5_written_atomically(path, keep_partial, lambda: f" after {done} of {total} clips") as f:
+        with _progress_bar(total, progress) as bar, ChunkWriter() as writer, _render_threads(plan, synth):
+            _write_attrs(f, plan, synth)
+            for split in SPLIT_NAMES:
+                n = plan.counts[split]
+                datasets = _create(f, plan, split, n)
+                t = config.sequence_length
+                for start in range(0, n, plan.batch_size):
+                    stop = min(n, start + plan.batch_size)
+                    clips = synth.render(torch.arange(start, stop, dtype=torch.int64), split)
+                    hold_for_test(f"{split}_batch_{start // plan.batch_size}")
+                    arrays = _clip_arrays(clips, plan)
+                    for name, ds in datasets.items():
+                        if name == "data" and plan.compression == "gzip":  # compressed on threads
+                            video = arrays[name]  # (B*T, H, W[, 3])
+                            writer.write(ds, start * t, video.reshape(stop - start, t, *video.shape[1:]))
+                        elif name == "data":
+                            ds[start * t:stop * t] = arrays[name]
+                        else:
+                            ds[start:stop] = arrays[name]
+                    f.flush()  # surface write errors (disk full) now, not at close
+                    done += stop - start
+                    bar.update(stop - start)
+                    if log is not None:
+                        log(f"wrote {split} clips {start}..{stop - 1} ({done}/{total}) to {partial}")
+                    check_interrupt()  # a safe point: the batch is written
+        hold_for_test("final_flush")
+    return path
+
+
+@contextlib.contextmanager
+def hdf5_written_atomically(path: Path, keep_partial: bool = False,
+                            written: Callable[[], str] = lambda: "") -> Iterator:
+    """An h5py file open on ``PATH.partial`` that becomes `path` only when the block completes.
+
+    Inside, SIGINT/SIGTERM are only recorded (`interrupt.interruptible`); the block calls
+    `check_interrupt` at its own safe points. On success the file is closed and fsynced, a signal
+    still pending is raised (the last safe point), then it is renamed to `path` and the directory
+    fsynced. On any failure ``PATH.partial`` is removed (kept with `keep_partial`) and the error
+    becomes one line: `Interrupted` (exit 128 + signal), a `VideoMNISTError` raised inside as is,
+    or a `VideoMNISTError` for a failed write whose message includes `written()` (for example
+    `" after 40 of 100 clips"`). Writes go through `GuardedFile`, so a full disk fails cleanly.
+    """
+    import h5py
+
+    partial = partial_path(path)
     sink: GuardedFile | None = None
     f = None
     try:
@@ -308,32 +353,7 @@ def export_dataset(
                 partial.unlink()  # a leftover from a killed run
             sink = GuardedFile(partial)
             f = h5py.File(sink, "w")
-            with _progress_bar(total, progress) as bar, ChunkWriter() as writer, _render_threads(plan, synth):
-                _write_attrs(f, plan, synth)
-                for split in SPLIT_NAMES:
-                    n = plan.counts[split]
-                    datasets = _create(f, plan, split, n)
-                    t = config.sequence_length
-                    for start in range(0, n, plan.batch_size):
-                        stop = min(n, start + plan.batch_size)
-                        clips = synth.render(torch.arange(start, stop, dtype=torch.int64), split)
-                        hold_for_test(f"{split}_batch_{start // plan.batch_size}")
-                        arrays = _clip_arrays(clips, plan)
-                        for name, ds in datasets.items():
-                            if name == "data" and plan.compression == "gzip":  # compressed on threads
-                                video = arrays[name]  # (B*T, H, W[, 3])
-                                writer.write(ds, start * t, video.reshape(stop - start, t, *video.shape[1:]))
-                            elif name == "data":
-                                ds[start * t:stop * t] = arrays[name]
-                            else:
-                                ds[start:stop] = arrays[name]
-                        f.flush()  # surface write errors (disk full) now, not at close
-                        done += stop - start
-                        bar.update(stop - start)
-                        if log is not None:
-                            log(f"wrote {split} clips {start}..{stop - 1} ({done}/{total}) to {partial}")
-                        check_interrupt()  # a safe point: the batch is written
-            hold_for_test("final_flush")
+            yield f
             f.close()
             sink.close(fsync=True)
             check_interrupt()  # the last safe point: the file is complete, the rename commits it
@@ -353,10 +373,9 @@ def export_dataset(
             raise
         if isinstance(failure, OSError):
             raise VideoMNISTError(
-                f"writing {str(partial)!r} failed after {done} of {total} clips: {_os_reason(failure)}; "
+                f"writing {str(partial)!r} failed{written()}: {_os_reason(failure)}; "
                 f"nothing written to {str(path)!r}{where}") from None
         raise
-    return path
 
 
 def _os_reason(err: OSError) -> str:

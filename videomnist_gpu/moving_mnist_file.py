@@ -24,11 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.export import (GuardedFile, abandon_partial, check_free_space, check_output_path, fsync_dir,
-                                   partial_path, remove_partial)
+from videomnist_gpu.errors import UsageError
+from videomnist_gpu.export import check_free_space, check_output_path, hdf5_written_atomically
 from videomnist_gpu.hdf5_layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
-from videomnist_gpu.interrupt import check_interrupt, interruptible
+from videomnist_gpu.interrupt import check_interrupt
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
 
@@ -78,58 +77,35 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
 
     Raises:
         UsageError: bad input file or output path (nothing written).
-        VideoMNISTError: a write failed (nothing left at `output_file`).
+        VideoMNISTError: a write failed (nothing left at `output_file`); `Interrupted` on
+            SIGINT/SIGTERM.
     """
-    import h5py
-
     frames = read_moving_mnist_npy(path)  # (T, N, H, W)
     T, N, H, _ = frames.shape
     config = moving_mnist_config(int(T), int(H))
     output = check_output_path(output_file, overwrite=overwrite)
-    partial = partial_path(output)
     check_free_space(output.parent, int(frames.nbytes * 1.05) + 64 * 1024)
     digest = hashlib.sha256()
-    sink, f = None, None
-    try:
-        with interruptible():
-            if partial.exists():
-                partial.unlink()
-            sink = GuardedFile(partial)
-            f = h5py.File(sink, "w")
-            opts = {"fletcher32": True}
-            spec = dataset_specs(config, 1, N, imported=True)  # data (N*T, H, W), idx (N,), labels (N, 2)
-            data = f.create_dataset(dataset_name("test", "data"), shape=spec["data"].shape, dtype=spec["data"].dtype,
-                                    chunks=spec["data"].chunks, **opts)
-            f.create_dataset(dataset_name("test", "idx"), data=np.arange(N, dtype=spec["idx"].dtype) * T,
-                             chunks=spec["idx"].chunks, **opts)
-            labels = spec["labels"]
-            f.create_dataset(dataset_name("test", "labels"), data=np.zeros(labels.shape, dtype=labels.dtype),
-                             chunks=labels.chunks, **opts)
-            for start in range(0, N, _CLIPS_PER_WRITE):
-                stop = min(N, start + _CLIPS_PER_WRITE)
-                block = np.ascontiguousarray(frames[:, start:stop].transpose(1, 0, 2, 3))  # (B, T, H, W)
-                digest.update(block.tobytes())
-                data[start * T:stop * T] = block.reshape(-1, H, H)  # (B*T, H, W)
-                check_interrupt()  # a safe point: the block is written
-            attrs = file_attrs(config, channels=1, counts={"train": 0, "test": N}, n_classes=1,
-                               digit_source="unknown (classic Moving MNIST file)",
-                               fingerprints={"train": "", "test": ""})
-            attrs[IMPORTED_ATTR] = Path(path).name
-            attrs["source_sha256"] = digest.hexdigest()
-            write_attrs(f, attrs)
-            f.close()
-            sink.close(fsync=True)
-            check_interrupt()  # the last safe point: the file is complete, the rename commits it
-            os.replace(partial, output)
-            fsync_dir(output.parent)
-    except BaseException as err:
-        failure = sink.error if sink is not None and sink.error is not None else err
-        abandon_partial(f, sink)
-        remove_partial(partial, keep=False)
-        if isinstance(err, VideoMNISTError):
-            raise
-        if isinstance(failure, OSError):
-            raise VideoMNISTError(f"writing {str(partial)!r} failed: {failure.strerror or failure}; "
-                                  f"nothing written to {str(output)!r}") from None
-        raise
+    with hdf5_written_atomically(output) as f:
+        opts = {"fletcher32": True}
+        spec = dataset_specs(config, 1, N, imported=True)  # data (N*T, H, W), idx (N,), labels (N, 2)
+        data = f.create_dataset(dataset_name("test", "data"), shape=spec["data"].shape, dtype=spec["data"].dtype,
+                                chunks=spec["data"].chunks, **opts)
+        f.create_dataset(dataset_name("test", "idx"), data=np.arange(N, dtype=spec["idx"].dtype) * T,
+                         chunks=spec["idx"].chunks, **opts)
+        labels = spec["labels"]
+        f.create_dataset(dataset_name("test", "labels"), data=np.zeros(labels.shape, dtype=labels.dtype),
+                         chunks=labels.chunks, **opts)
+        for start in range(0, N, _CLIPS_PER_WRITE):
+            stop = min(N, start + _CLIPS_PER_WRITE)
+            block = np.ascontiguousarray(frames[:, start:stop].transpose(1, 0, 2, 3))  # (B, T, H, W)
+            digest.update(block.tobytes())
+            data[start * T:stop * T] = block.reshape(-1, H, H)  # (B*T, H, W)
+            check_interrupt()  # a safe point: the block is written
+        attrs = file_attrs(config, channels=1, counts={"train": 0, "test": N}, n_classes=1,
+                           digit_source="unknown (classic Moving MNIST file)",
+                           fingerprints={"train": "", "test": ""})
+        attrs[IMPORTED_ATTR] = Path(path).name
+        attrs["source_sha256"] = digest.hexdigest()
+        write_attrs(f, attrs)
     return output
