@@ -11,7 +11,10 @@ summary, never fatal; the parts share one time budget, `--budget_s`):
 - ``stream``: `benchmarks/bench_stream.py` at batch 32, 128 and 512, float32 and uint8 streams
   against the raw render.
 - ``export``: `videomnist generate` of the default dataset (12,000 clips, gzip) rendered on the
-  device, timed as a whole process, then `videomnist verify` of the file.
+  device, timed as a whole process, then `videomnist verify` of the file, re-rendering on the
+  device (bitwise) and on the CPU (within one grey level).
+- ``consistency``: 4,096 clips (default config, and rotation/scale on) rendered on the device and
+  on the CPU: ground truth equal, largest position and pixel differences, share of pixels that differ.
 - ``train``: 100 steps of `videomnist train-vqvae` with the full ``configs/vqvae.yaml`` preset:
   steps/s (steps 10 to 100, after warm-up) and peak GPU memory.
 
@@ -41,8 +44,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("tests", "bench", "stream", "export", "train")
-_TIMEOUTS = {"tests": 240, "bench": 240, "stream": 150, "export": 180, "train": 240}  # seconds, full size
+PARTS = ("tests", "bench", "stream", "export", "consistency", "train")
+_TIMEOUTS = {"tests": 240, "bench": 240, "stream": 150, "export": 180, "consistency": 60, "train": 240}  # s, full size
 _TAIL = 3000  # characters of each part's output kept in the JSON
 
 
@@ -64,14 +67,40 @@ def _part_export(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     export_s = time.perf_counter() - start
-    start = time.perf_counter()
-    verify = subprocess.run([sys.executable, "-m", "videomnist_gpu", "verify", str(path)])
     result = {"export_process_s": export_s, "file_mib": path.stat().st_size / 2**20,
-              "verify_exit_code": verify.returncode, "verify_s": time.perf_counter() - start,
               "videos_per_digit": 2 if args.quick else 1000}
+    for where in (args.device, "cpu"):  # re-rendered where it was written (bitwise), then on the CPU
+        start = time.perf_counter()
+        verify = subprocess.run([sys.executable, "-m", "videomnist_gpu", "verify", str(path), "--device", where])
+        result[f"verify_on_{where}_exit_code"] = verify.returncode
+        result[f"verify_on_{where}_s"] = time.perf_counter() - start
+        if verify.returncode != 0:
+            raise RuntimeError(f"videomnist verify --device {where} failed with exit code {verify.returncode}")
     path.unlink()
-    if verify.returncode != 0:
-        raise RuntimeError(f"videomnist verify failed with exit code {verify.returncode}")
+    return result
+
+
+def _part_consistency(args: argparse.Namespace) -> dict:
+    """The same clips rendered on the device and on the CPU: how far apart are they?"""
+    import torch
+
+    from videomnist_gpu.bench import HEADLINE, case_config
+    from videomnist_gpu.synthesizer import Synthesizer
+
+    indices = torch.arange(64 if args.quick else 4096)
+    result = {"clips": len(indices)}
+    for name, case in (("default", HEADLINE), ("rotation_scale", dict(HEADLINE, rotation_scale=True))):
+        config = case_config(case, args.digits)
+        here = Synthesizer(config, device=args.device).render(indices.to(args.device))
+        cpu = Synthesizer(config, device="cpu").render(indices)
+        differ = here.video.cpu().to(torch.int16) - cpu.video.to(torch.int16)  # (N, T, H, W)
+        result[name] = {
+            "ground_truth_equal": all(torch.equal(getattr(here, k).cpu(), getattr(cpu, k))
+                                      for k in ("label", "motion", "index")),
+            "position_max_abs_diff_px": (here.position.cpu() - cpu.position).abs().max().item(),
+            "video_max_abs_diff": differ.abs().max().item(),
+            "video_fraction_of_pixels_differing": (differ != 0).float().mean().item(),
+        }
     return result
 
 
@@ -110,7 +139,8 @@ def _part_train(args: argparse.Namespace) -> dict:
 
 def _run_part(args: argparse.Namespace) -> None:
     """Child mode: run one part, write its JSON result to `args.result`."""
-    result = {"bench": _part_bench, "export": _part_export, "train": _part_train}[args.part](args)
+    parts = {"bench": _part_bench, "export": _part_export, "train": _part_train, "consistency": _part_consistency}
+    result = parts[args.part](args)
     Path(args.result).write_text(json.dumps(result))
 
 
@@ -168,6 +198,7 @@ def _commands(args: argparse.Namespace, work: Path, digits: str) -> dict[str, li
         "stream": [sys.executable, str(ROOT / "benchmarks" / "bench_stream.py"), "--device", args.device,
                    "--digits", digits, "--json", str(work / "stream.json"), *stream],
         "export": me + ["--part", "export", "--result", str(work / "export.json"), *child],
+        "consistency": me + ["--part", "consistency", "--result", str(work / "consistency.json"), *child],
         "train": me + ["--part", "train", "--result", str(work / "train.json"), *child],
     }
 
@@ -186,9 +217,16 @@ def _summary_rows(name: str, result: dict) -> list[str]:
                 f"{r['clips_per_s']['stream_uint8']:,.0f} clips/s (float32 {r['ratio_float32_vs_raw']:.2f}x, "
                 f"uint8 {r['ratio_uint8_vs_raw']:.2f}x raw) |" for r in result.get("results", [])]
     if name == "export":
+        verified = ", ".join(f"verify on {k[len('verify_on_'):-len('_exit_code')]} exit {v}"
+                             for k, v in result.items() if k.endswith("_exit_code"))
         return [f"| export, {result['videos_per_digit']} videos per digit, whole process | "
-                f"{result['export_process_s']:.1f} s, {result['file_mib']:.1f} MiB, verify exit "
-                f"{result['verify_exit_code']} |"]
+                f"{result['export_process_s']:.1f} s, {result['file_mib']:.1f} MiB, {verified} |"]
+    if name == "consistency":
+        return [f"| {case} clips, {result['clips']} on the device vs the CPU | ground truth equal: "
+                f"{row['ground_truth_equal']}, positions within {row['position_max_abs_diff_px']:.2g} px, "
+                f"pixels within {row['video_max_abs_diff']} grey level(s), "
+                f"{100 * row['video_fraction_of_pixels_differing']:.4f}% of pixels differ |"
+                for case, row in result.items() if case != "clips"]
     if name == "train":
         memory = result["peak_gpu_memory_mib"]
         return [f"| train-vqvae {result['preset']}, {result['steps']} steps | {result['steps_per_s']:.2f} steps/s "
@@ -210,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget_s", type=float, default=450, metavar="S",
                         help="time for all parts together; each part's timeout is cut to what is left (default 450)")
     parser.add_argument("--digits", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--part", choices=("bench", "export", "train"), help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=("bench", "export", "consistency", "train"), help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -49,7 +49,7 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["generate", "--output_file", "o.h5", "--config", "NOTES_TXT"], 2, "config"),
     (["generate", "--output_file", "o.h5", "--config", "BLOB_BIN"], 2, "config"),
     (["generate", "--output_file", "o.h5", "--config", "BROKEN_YAML"], 2, "not valid YAML"),
-    (["generate", "--output_file", "o.h5", "--device", "cuda"], 2, "device"),
+    (["generate", "--output_file", "o.h5", "--device", "cuda:99"], 2, "device"),
     (["generate", "--output_file", "o.h5", "--device", "tpu"], 2, "device"),
     (["generate", "--output_file", "o.h5", "--create_samples", "--formats", "avi"], 2, "formats"),
     (["generate", "--output_file", "o.h5", "--batch_size", "0"], 2, "batch_size"),
@@ -68,7 +68,7 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["visualize", "--hdf5_path", "TINY_H5"], 2, "--output_dir"),
     (["digits"], 2, "ACTION"),
     (["digits", "info", "--digits", "nope"], 2, "unknown source 'nope'"),
-    (["train-vqvae", "--gpus", "1"], 2, "--gpus: 1 requested"),
+    (["train-vqvae", "--gpus", "99"], 2, "--gpus: 99 requested"),
     (["train-vqvae", "--gpus", "-1"], 2, "--gpus"),
     (["train-vqvae", "--data_path", "NOTES_TXT"], 2, "--data_path"),
     (["train-vqvae", "--data_path", "missing.h5"], 2, "--data_path"),
@@ -141,7 +141,7 @@ def test_bad_invocation(args, code, needle, inputs, tmp_path, monkeypatch, capsy
 
 def test_bad_invocations_through_the_real_entry_point(inputs, tmp_path):
     """Two at once (each pays the torch import): a training command and an export."""
-    cases = [(["train-vqvae", "--gpus", "1"], "--gpus"),
+    cases = [(["train-vqvae", "--gpus", "99"], "--gpus"),
              (["generate", "--output_file", "/proc/x.h5"], "not writable")]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     procs = [subprocess.Popen([sys.executable, "-m", "videomnist_gpu", *args], cwd=tmp_path, env=env, text=True,

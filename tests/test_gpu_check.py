@@ -31,7 +31,10 @@ def test_quick_cpu_run_writes_json_and_markdown(tmp_path):
     assert bench["headline"]["clips_per_s"] > 0 and set(bench["ratios"]) >= {"ours_vs_original_scipy"}
     stream = parts["stream"]["result"]["results"][0]
     assert stream["clips_per_s"]["stream_float32"] > 0 and stream["ratio_uint8_vs_raw"] > 0
-    assert parts["export"]["result"]["verify_exit_code"] == 0 and parts["export"]["result"]["file_mib"] > 0
+    assert parts["export"]["result"]["verify_on_cpu_exit_code"] == 0 and parts["export"]["result"]["file_mib"] > 0
+    consistency = parts["consistency"]["result"]  # on a CPU: the CPU against itself
+    for case in ("default", "rotation_scale"):
+        assert consistency[case]["ground_truth_equal"] and consistency[case]["video_max_abs_diff"] == 0
     train = parts["train"]["result"]
     assert train["steps_per_s"] > 0 and train["peak_gpu_memory_mib"] is None
     summary = (out / "gpu_check.md").read_text()
@@ -39,6 +42,7 @@ def test_quick_cpu_run_writes_json_and_markdown(tmp_path):
     for name in gpu_check.PARTS:
         assert f"| {name} | ok" in summary
     assert "| stream batch 8: raw / float32 / uint8 |" in summary and "steps/s" in summary
+    assert "| default clips, 64 on the device vs the CPU | ground truth equal: True" in summary
     assert summary == proc.stdout and (out / "gpu_check.log").stat().st_size > 0
 
 

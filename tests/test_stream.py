@@ -205,12 +205,12 @@ def test_cuda_placement_and_equality_with_cpu():
     assert (cuda["video"].cpu() - cpu["video"]).abs().max() <= 1 / 255 + 1e-6
 
 
-def test_normalize_video_is_the_contract_on_every_path():
+def test_normalize_video_is_the_contract_on_every_path(device):
     u8 = torch.arange(256, dtype=torch.uint8)
     want = u8.float() / 255 - 0.5
-    assert torch.equal(normalize_video(u8), want)
-    out = torch.full((256,), 7.0)
-    assert normalize_video(u8, out) is out and torch.equal(out, want)
+    assert torch.equal(normalize_video(u8.to(device)).cpu(), want)
+    out = torch.full((256,), 7.0, device=device)
+    assert normalize_video(u8.to(device), out) is out and torch.equal(out.cpu(), want)
     # the one kernel used off the CPU computes the same float32 values
     assert torch.equal(torch.addcdiv(torch.tensor(-0.5), u8, torch.tensor(255.0)), want)
 

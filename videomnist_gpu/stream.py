@@ -25,6 +25,7 @@ Semantics:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator
 
 import numpy as np
@@ -46,8 +47,16 @@ _MATCHED_FIELDS = ("format_version", "config_hash", "seed", "split", "batch_size
 
 
 OUTPUTS = ("float32", "uint8")
-_MINUS_HALF = torch.tensor(-0.5)  # 0-dim CPU scalars: usable in an op on any device, no transfer
-_FULL_SCALE = torch.tensor(255.0)
+
+
+@functools.cache
+def _normalize_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """-0.5 and 255.0 as 0-dim float32 tensors on `device`, made once per device.
+
+    `torch.addcdiv` takes no CPU scalar tensor alongside CUDA ones, and a Python-number divisor
+    would let CUDA multiply by a rounded reciprocal instead of dividing (not bitwise u8 / 255).
+    """
+    return torch.tensor(-0.5, device=device), torch.tensor(255.0, device=device)
 
 
 def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -65,7 +74,8 @@ def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> tor
         returns: float32 (...) in [-0.5, 0.5] (`out` when given).
     """
     if video.device.type != "cpu":
-        return torch.addcdiv(_MINUS_HALF, video, _FULL_SCALE, out=out)  # -0.5 + u8 / 255, one kernel
+        minus_half, full_scale = _normalize_constants(video.device)
+        return torch.addcdiv(minus_half, video, full_scale, out=out)  # -0.5 + u8 / 255, one kernel
     if out is None:
         out = torch.empty(video.shape, dtype=torch.float32)
     pixels, values = video.numpy(), out.numpy()  # views: `out` is written in place
