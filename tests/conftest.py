@@ -35,3 +35,12 @@ def fake_cuda():
 
     with FakeTensorMode(allow_non_fake_inputs=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_dispatch_mode_left_active():
+    """A test that leaves a FakeTensorMode (or any dispatch mode) active breaks every later test."""
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+    yield
+    assert not _get_current_dispatch_mode_stack(), f"left active: {_get_current_dispatch_mode_stack()}"

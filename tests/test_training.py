@@ -38,8 +38,8 @@ def one_thread():
 
 def videomnist(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run `python -m videomnist_gpu ARGS` as a user would, offline (mnist-5k digits)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "VIDEOMNIST_DATA": str(cwd / "no-mnist"),
-           "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "VIDEOMNIST_DATA": str(cwd / "no-mnist"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "videomnist_gpu", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
     if check:

@@ -25,7 +25,6 @@ Semantics:
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterator
 
 import numpy as np
@@ -49,16 +48,6 @@ _MATCHED_FIELDS = ("format_version", "config_hash", "seed", "split", "batch_size
 OUTPUTS = ("float32", "uint8")
 
 
-@functools.cache
-def _normalize_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """-0.5 and 255.0 as 0-dim float32 tensors on `device`, made once per device.
-
-    `torch.addcdiv` takes no CPU scalar tensor alongside CUDA ones, and a Python-number divisor
-    would let CUDA multiply by a rounded reciprocal instead of dividing (not bitwise u8 / 255).
-    """
-    return torch.tensor(-0.5, device=device), torch.tensor(255.0, device=device)
-
-
 def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """VideoGPT's model input from uint8 pixels: ``video / 255 - 0.5`` as float32, on `video`'s device.
 
@@ -74,7 +63,10 @@ def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> tor
         returns: float32 (...) in [-0.5, 0.5] (`out` when given).
     """
     if video.device.type != "cpu":
-        minus_half, full_scale = _normalize_constants(video.device)
+        # 0-dim operands filled on the device: addcdiv takes no CPU scalar tensor beside CUDA ones,
+        # and a Python-number divisor lets CUDA multiply by a rounded 1/255 (not bitwise u8 / 255)
+        minus_half = torch.full((), -0.5, device=video.device)
+        full_scale = torch.full((), 255.0, device=video.device)
         return torch.addcdiv(minus_half, video, full_scale, out=out)  # -0.5 + u8 / 255, one kernel
     if out is None:
         out = torch.empty(video.shape, dtype=torch.float32)
