@@ -103,7 +103,7 @@ def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_vid
                 channels: int = 1, compression: str | None = "gzip", batch_size: int = 64) -> ExportPlan:
     """Validate the export settings; `test_videos_per_digit` defaults to `videos_per_digit // 5`, at least 1.
 
-    Arguments as in `export_dataset` (here `batch_size` must be given as an integer).
+    Arguments as in `export_dataset` (here `batch_size` defaults to 64 and may not be None).
 
     Raises:
         UsageError: `config` is not a `VideoMNISTConfig`; `videos_per_digit`,
