@@ -289,9 +289,10 @@ def export_dataset(
     Writes clips ``0 .. 10 * videos_per_digit - 1`` of the train split and
     ``0 .. 10 * test_videos_per_digit - 1`` of the test split in the layout of
     `videomnist_gpu.hdf5_layout` (per split: ``{split}_data`` uint8 (N*T, H, W) or
-    (N*T, H, W, 3), ``{split}_idx`` int64 (N,), ``{split}_labels`` int64 (N,) or (N, K), ``{split}_motion``
-    int64 (N,), ``{split}_position`` float32 (N, T, K, 2), and ``{split}_angle``/``{split}_scale``
-    float32 (N, T, K) when the config rotates/scales), into ``PATH.partial``, renamed to `path` only after a clean finish.
+    (N*T, H, W, 3), ``{split}_idx`` int64 (N,), ``{split}_labels`` int64 (N,) or (N, K),
+    ``{split}_motion`` int64 (N,), ``{split}_position`` float32 (N, T, K, 2), and
+    ``{split}_angle``/``{split}_scale`` float32 (N, T, K) when the config rotates/scales), into
+    ``PATH.partial``, renamed to `path` only after a clean finish.
 
     Args:
         path: the file to write (``~`` expanded); its directory is created if missing.

@@ -346,8 +346,9 @@ def save_mp4(video: Any, path: str | os.PathLike, fps: float = 10, scale: int | 
     Raises:
         UsageError: `video` is not a layout `to_uint8_video` accepts, is empty, or holds more
             than one clip; `fps` is not a positive finite number; `scale` is not an integer >= 1
-            or None; `crf` is not an integer in 0..51; `path` is empty, a directory, or its directory cannot be created (a
-            file in the way, permission denied). An existing file at `path` is replaced.
+            or None; `crf` is not an integer in 0..51; `path` is empty, a directory, or its
+            directory cannot be created (a file in the way, permission denied). An existing
+            file at `path` is replaced.
     """
     fps, scale = _check_fps(fps), _check_scale(scale)
     if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
