@@ -189,13 +189,12 @@ class Synthesizer:
     def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
         """Render clips `indices` of `split`.
 
-        The result is on this synthesizer's device; on the CPU its video is fresh memory that no
-        later call overwrites. B = 0 gives empty `Clips`.
+        The result is on this synthesizer's device; on the CPU its video is pooled memory that
+        no later call writes while anything still references it. B = 0 gives empty `Clips`.
 
         Args:
             indices: clip indices >= 0 (moved to the device as int64).
-            split: `train` or `test`; the two draw digits from disjoint banks and different
-                random streams.
+            split: `train` or `test`; each draws from its own digit bank and random stream.
 
         Shape:
             indices: int64 (B,) (any sequence of ints works too).
