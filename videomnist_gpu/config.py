@@ -39,28 +39,49 @@ EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "chan
 class VideoMNISTConfig:
     """Everything that determines the clips, and nothing else.
 
+    Frozen: change a field with `replace`. Lists given for `motion_types`, `speed_range` and
+    `scale_range` are stored as tuples.
+
     Args:
-        sequence_length: frames per clip (T).
-        image_size: frame height and width (H = W).
-        digit_size: side of a digit sprite in pixels; `None` means 28 at 64 px, scaled with
-            `image_size` (56 at 128 px).
-        num_digits: digits per clip (K); they composite as `composite` says.
-        motion_types: names of registered motions; each clip draws one of them uniformly.
-        margin: pixels at each border that no ink may touch.
-        speed_range: (min, max) speed along the path, pixels per frame.
-        rotation_range: maximum absolute angle in degrees (0: no rotation).
-        scale_range: (min, max) scale of the digit (1, 1: no scaling).
-        fps: frames per second written into exports and videos.
-        seed: the seed of every random number (see `keyed_random`).
-        digits: digit source: `auto`, `mnist`, `mnist-5k` or a path to a folder of IDX files.
-        placement: `subpixel` (bilinear between pixels) or `integer` (top-left on whole pixels).
-        composite: `max` or `sum` (added, clipped at 255) where digits overlap.
+        sequence_length: frames per clip (T); an integer >= 2. Default 16.
+        image_size: frame height and width (H = W) in pixels; an integer >= 8. Default 64.
+        digit_size: side of a digit sprite in pixels, an integer >= 4; `None` (default) means 28
+            at 64 px, scaled with `image_size` (56 at 128 px).
+        num_digits: digits per clip (K), 1..`MAX_DIGITS` (4); they composite as `composite`
+            says. Default 1.
+        motion_types: names of registered motions (see `registered_motions`), non-empty, each at
+            most once; each clip draws one of them uniformly. Default
+            `("bounce", "circular", "linear")`.
+        margin: pixels at each border that no ink may touch; an integer >= 0. Default 5.
+        speed_range: (min, max) speed along the path, pixels per frame; finite, 0 < min <= max.
+            Default (1.0, 3.0).
+        rotation_range: maximum absolute angle in degrees, 0..180 (0: no rotation). Default 0.0.
+        scale_range: (min, max) scale of the digit, within 0.25..4.0, min <= max
+            ((1, 1): no scaling). Default (1.0, 1.0).
+        fps: frames per second written into exports and videos; an integer >= 1. Default 10.
+        seed: the seed of every random number (see `keyed_random`); 0..2**63 - 1. Default 0.
+        digits: digit source: `auto` (default), `mnist`, `mnist-5k` or a path to a folder of IDX
+            files. Only checked to be a non-empty string here; `load_digit_bank` resolves it.
+        placement: `subpixel` (default, bilinear between pixels) or `integer` (top-left on
+            whole pixels).
+        composite: `max` (default) or `sum` (added, clipped at 255) where digits overlap.
+
+    Raises:
+        ValueError: on construction, with one line naming the field, when a field has the wrong
+            type (a bool is not an integer), lies outside the ranges above, names an unknown
+            `placement`, `composite` or motion, repeats a motion, or when `image_size` leaves a
+            digit no room to move inside `margin` (the message says the smallest `image_size`
+            that fits).
 
     Example:
         >>> VideoMNISTConfig(image_size=128).digit_size
         56
         >>> VideoMNISTConfig.from_json(VideoMNISTConfig(seed=3).to_json()).seed
         3
+        >>> VideoMNISTConfig(num_digits=5)
+        Traceback (most recent call last):
+        ...
+        ValueError: num_digits: must be within 1..4, got 5
     """
 
     sequence_length: int = 16
@@ -107,6 +128,7 @@ class VideoMNISTConfig:
 
     # ------------------------------------------------------------------ serialization
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (tuples as lists), as JSON and YAML store them."""
         out = dataclasses.asdict(self)
         for name in ("motion_types", "speed_range", "scale_range"):
             out[name] = list(out[name])
@@ -114,6 +136,18 @@ class VideoMNISTConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "VideoMNISTConfig":
+        """Build a config from a mapping of field names (missing fields take their defaults).
+
+        Args:
+            values: field name -> value, as `to_dict` returns.
+
+        Returns:
+            The validated config.
+
+        Raises:
+            ValueError: `values` is not a dict, holds a key that is not a field (the message
+                lists the valid ones), or a value fails validation.
+        """
         if not isinstance(values, dict):
             raise ValueError(f"config: expected a mapping of fields, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -123,10 +157,19 @@ class VideoMNISTConfig:
         return cls(**values)
 
     def to_json(self) -> str:
+        """Canonical JSON of `to_dict` (sorted keys): what exports store and `fingerprint` hashes."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "VideoMNISTConfig":
+        """Parse `to_json`'s output (or any JSON object of fields) back into a config.
+
+        Args:
+            text: a JSON object whose keys are field names.
+
+        Raises:
+            ValueError: `text` is not valid JSON, or `from_dict` rejects what it holds.
+        """
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
@@ -134,18 +177,31 @@ class VideoMNISTConfig:
         return cls.from_dict(values)
 
     def to_yaml(self) -> str:
+        """The fields as a YAML mapping in field order, loadable by `from_yaml`."""
         import yaml
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "VideoMNISTConfig":
-        """Load a dataset preset: this class's fields (all optional); `EXPORT_KEYS` are skipped."""
+        """Load a dataset preset: this class's fields (all optional); `EXPORT_KEYS` are skipped.
+
+        Args:
+            path: a YAML file holding a mapping (an empty file gives the defaults).
+
+        Raises:
+            ValueError: the file cannot be read, is not text or valid YAML, does not hold a
+                mapping, holds an unknown key, or a value fails validation.
+        """
         values = read_yaml_mapping(path)
         return cls.from_dict({k: v for k, v in values.items() if k not in EXPORT_KEYS})
 
     def replace(self, **changes: Any) -> "VideoMNISTConfig":
-        """A copy with `changes` applied; `digit_size` follows a new `image_size` unless given."""
+        """A copy with `changes` applied; `digit_size` follows a new `image_size` unless given.
+
+        Raises:
+            ValueError: a key of `changes` is not a field, or the new config fails validation.
+        """
         values = self.to_dict()
         if "image_size" in changes and "digit_size" not in changes:
             values["digit_size"] = None

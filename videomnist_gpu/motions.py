@@ -67,7 +67,15 @@ _FRAME_UNIFORMS: dict[str, int] = {}
 
 @dataclass(frozen=True)
 class MotionBounds:
-    """Where centres may go and how fast: `lo <= x, y <= hi`, speeds in px/frame."""
+    """Where centres may go and how fast: `lo <= x, y <= hi`, speeds in px/frame.
+
+    Built by the synthesizer from the config: (`lo`, `hi`) = `config.center_bounds` (the same
+    for x and y), (`speed_min`, `speed_max`) = `config.speed_range`. A motion only reads it.
+
+    Attributes:
+        lo, hi: smallest and largest centre coordinate, pixels.
+        speed_min, speed_max: the speed range, pixels per frame.
+    """
 
     lo: float
     hi: float
@@ -76,13 +84,33 @@ class MotionBounds:
 
     @property
     def room(self) -> float:
+        """``hi - lo``: the free range of a centre on each axis, pixels."""
         return self.hi - self.lo
 
 
 def register_motion(name: str, fn: MotionFn, *, overwrite: bool = False, frame_uniforms: int = 0) -> None:
     """Make `fn` available as motion `name` (see the module docstring for its contract).
 
-    `frame_uniforms`: uniforms per frame that `fn` needs beyond the `MOTION_UNIFORMS` per digit.
+    The registry is per process: register before building a `VideoMNISTConfig` that names the
+    motion (the config checks its `motion_types` against it). Every motion of a config's
+    `motion_types` is evaluated for every digit of a batch, so `fn` must accept any B.
+    `fn`'s output is not checked here.
+
+    Args:
+        name: a Python identifier, used in `motion_types`, YAML presets and the CLI.
+        fn: ``fn(u, frames, bounds) -> centers`` with the shapes of the module docstring.
+        overwrite: replace a motion already registered under `name` (built-ins included).
+        frame_uniforms: uniforms per frame that `fn` needs beyond the `MOTION_UNIFORMS` per
+            digit, an integer >= 0 (default 0).
+
+    Shape:
+        u: float32 (B, MOTION_UNIFORMS + T * frame_uniforms) in [0, 1), one row per digit
+            (B here counts digits: clips x num_digits). frames: float32 (T,).
+        returns: float32 (B, T, 2), (x, y) centres within [bounds.lo, bounds.hi].
+
+    Raises:
+        ValueError: `name` is not an identifier string, `fn` is not callable, `name` is already
+            registered without `overwrite`, or `frame_uniforms` is not an integer >= 0.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"register_motion: name must be an identifier, got {name!r}")
@@ -97,16 +125,30 @@ def register_motion(name: str, fn: MotionFn, *, overwrite: bool = False, frame_u
 
 
 def registered_motions() -> tuple[str, ...]:
+    """Names of the registered motions, built-ins first, in registration order.
+
+    Built-ins: ``bounce``, ``circular``, ``linear``, ``spiral``, ``srivastava_bounce``,
+    ``svg_bounce``, ``svg_stochastic_bounce``.
+    """
     return tuple(_REGISTRY)
 
 
 def motion_frame_uniforms(name: str) -> int:
-    """Uniforms per frame that motion `name` needs (0 for most motions)."""
+    """Uniforms per frame that motion `name` needs (0 for most motions).
+
+    Raises:
+        ValueError: `name` is not registered.
+    """
     get_motion(name)
     return _FRAME_UNIFORMS[name]
 
 
 def get_motion(name: str) -> MotionFn:
+    """The function registered as motion `name`.
+
+    Raises:
+        ValueError: `name` is not registered (the message lists the registered names).
+    """
     try:
         return _REGISTRY[name]
     except KeyError:

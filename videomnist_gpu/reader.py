@@ -37,7 +37,19 @@ __all__ = ["HDF5VideoDataset", "open_hdf5"]
 
 
 def open_hdf5(path: str | os.PathLike, what: str = "data file"):
-    """Open `path` read-only; one-line errors, naming `what`, for a missing, non-HDF5 or truncated file."""
+    """Open `path` read-only; one-line errors, naming `what`, for a missing, non-HDF5 or truncated file.
+
+    Args:
+        path: the HDF5 file.
+        what: how the messages name the file (e.g. "data file").
+
+    Returns:
+        An open `h5py.File` (mode "r"); the caller closes it.
+
+    Raises:
+        UsageError: `path` does not exist, is a directory, is empty, or is not an HDF5 file.
+        VideoMNISTError: h5py cannot open it (truncated or corrupt).
+    """
     import h5py
 
     path = Path(path)
@@ -63,15 +75,38 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
 
     Args:
         path: the HDF5 file (canonical layout: `{split}_data`, `{split}_idx`, `{split}_labels`).
-        sequence_length: frames per item; at most the shortest clip.
+        sequence_length: frames per item (L), an integer >= 1; at most the shortest clip.
         train: read `train_*` (True) or `test_*` (False).
-        resolution: expected frame size; must equal the file's (no resampling).
+        resolution: expected frame size, an integer >= 1 (default 64); must equal the file's
+            (no resampling).
         channels: 1 or 3 output channels; None keeps what the file stores.
         split_frames: (n_past, n_future) adding up to `sequence_length`: items carry 'context'
             and 'target' instead of 'video'; None: 'video'.
 
-    The file is opened lazily, once per process (DataLoader workers each open their own), so the
-    dataset pickles and works with any `num_workers`.
+    The constructor opens the file once to check its layout and read the index and labels; the
+    frames are read per item through a handle opened lazily, once per process (DataLoader
+    workers each open their own), so the dataset pickles and works with any `num_workers`.
+    `len(dataset)` is the number of windows (see the module docstring).
+
+    Shape:
+        item['video']: float32 (C, L, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5``.
+        item['label']: int64 () (the clip's class), or (K,) for files with K > 1 digits per clip.
+        With `split_frames`: item['context'] (C, n_past, H, W) and item['target']
+        (C, n_future, H, W) instead of item['video'].
+        labels (attribute): int64 (N,) or (N, K), one row per clip of the split.
+
+    Raises:
+        UsageError: `sequence_length` or `resolution` is not an integer >= 1; `channels` is not
+            1, 3 or None; `split_frames` is not two integers >= 1 adding up to
+            `sequence_length`; `path` does not exist, is a directory, is empty or is not HDF5;
+            `resolution` differs from the file's; or `sequence_length` is longer than the
+            split's shortest clip.
+        VideoMNISTError: the file cannot be opened (truncated or corrupt); the split's datasets
+            are missing (a file without that split names the first missing one, e.g.
+            `test_data`); `{split}_data` is not uint8 [frames, H, W] or [frames, H, W, 3] with
+            square frames; `{split}_idx` is not a non-empty 1-D integer array that starts at 0
+            and increases strictly below the frame count; or `{split}_labels` is not integers
+            [N] or [N, K].
     """
 
     def __init__(self, path: str | os.PathLike, sequence_length: int, train: bool = True,
@@ -182,13 +217,18 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
     # ------------------------------------------------------------------ items
     @property
     def num_clips(self) -> int:
+        """Clips (N) in this split of the file."""
         return len(self.clip_starts)
 
     def __len__(self) -> int:
         return int(self._cum_windows[-1])
 
     def window(self, index: int) -> tuple[int, int]:
-        """(clip, first frame within the clip) of item `index`."""
+        """(clip, first frame within the clip) of item `index`.
+
+        Raises:
+            IndexError: `index` is outside ``-len(self) .. len(self) - 1``.
+        """
         n = len(self)
         if index < 0:
             index += n
@@ -198,6 +238,14 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         return clip, int(index - self._cum_windows[clip])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        """Item `index` (negative counts from the end), a CPU dict as the class docstring says.
+
+        Raises:
+            IndexError: `index` is out of range.
+            UsageError, VideoMNISTError: the file can no longer be opened (as in the
+                constructor).
+            VideoMNISTError: reading the frames failed (corrupt data, checksum mismatch).
+        """
         clip, offset = self.window(int(index))
         first = int(self.clip_starts[clip]) + offset
         try:

@@ -81,7 +81,7 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
     """The model batch of `clips` (VideoGPT's contract plus ground truth), on the clips' device.
 
     Args:
-        clips: rendered clips.
+        clips: rendered clips, video uint8 (B, T, H, W).
         channels: 1, or C > 1 for replicated grey (an `expand`ed view, no copy: call
             ``.contiguous()`` before writing into it in place).
         output: ``float32`` (VideoGPT's model input) or ``uint8`` (the raw pixels, to be
@@ -93,6 +93,9 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
             in 0..255 with ``output="uint8"``).
         label: int64 (B,), class of the first digit. labels: int64 (B, K).
         motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,).
+
+    Arguments are not checked here (`VideoMNISTStream` checks them): any `output` other than
+    ``float32`` leaves the video uint8.
     """
     video = clips.video[:, None]  # (B, 1, T, H, W) uint8
     if output == "float32":
@@ -112,14 +115,20 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
 class VideoMNISTStream(IterableDataset):
     """Batches of clips of `config`, rendered on `device`, for ``DataLoader(stream, batch_size=None)``.
 
+    Each item is already a whole batch (hence ``batch_size=None`` in the DataLoader), a dict of
+    tensors on `device` as `batch_from_clips` makes it; see the module docstring for which clips
+    each rank and worker gets, passes, and resume.
+
     Args:
         config: the dataset description.
-        batch_size: clips per batch on this rank (the global batch is ``batch_size * world_size``).
+        batch_size: clips per batch on this rank, an integer >= 1 (the global batch is
+            ``batch_size * world_size``).
         split: ``train`` or ``test`` digits (validation and test streams use ``test``).
-        device: where clips are rendered and batches live (default: CUDA when available).
-        channels: 1, or 3 for upstream VideoGPT (replicated grey).
-        num_clips: finite stream of clips ``0 .. num_clips - 1`` (same clips every pass);
-            ``None``: clips 0, 1, 2, ... forever.
+        device: where clips are rendered and batches live, a `torch.device` or a string
+            (default: CUDA when available).
+        channels: an integer >= 1: 1, or 3 for upstream VideoGPT (replicated grey).
+        num_clips: finite stream of clips ``0 .. num_clips - 1`` (same clips every pass), an
+            integer >= 0; ``None``: clips 0, 1, 2, ... forever.
         rank, world_size: this process's shard; default: from `torch.distributed` when it is
             initialized (looked up at iteration time), else 0 and 1.
         split_frames: ``(n_past, n_future)`` adding up to the clip length: batches carry
@@ -132,9 +141,25 @@ class VideoMNISTStream(IterableDataset):
     On a CPU the float video of every batch is written into memory reused from earlier batches
     that nobody holds any more (`cpu_buffers.OutputPool`), never into a batch still in use.
 
+    Shape:
+        video: float32 (B, C, T, H, W) in [-0.5, 0.5] (uint8 in 0..255 with ``output="uint8"``);
+            with `split_frames`, ``context`` (B, C, n_past, H, W) and ``target``
+            (B, C, n_future, H, W) instead.
+        label: int64 (B,), class of the first digit. labels: int64 (B, K).
+        motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,), the clip indices.
+        B is `batch_size`, except in a finite stream's last global batch, which may be smaller.
+
     Raises:
-        ValueError: an argument is invalid (the message names it).
-        RuntimeError: iterated in a DataLoader worker with a non-CPU device.
+        ValueError: an argument is invalid (the one-line message names it): `config` is not a
+            `VideoMNISTConfig`, `output` is unknown, only one of `rank`/`world_size` is given,
+            or ``rank >= world_size``. Its subclass `UsageError` when `batch_size`, `channels`,
+            `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
+            `split` is unknown, or `split_frames` is not two integers >= 1 adding up to
+            ``config.sequence_length``.
+        RuntimeError: `device` is a string torch cannot parse; or, at iteration, the stream runs
+            in a DataLoader worker with a non-CPU device.
+        UsageError: at the first batch of a split, its digits cannot be loaded (see
+            `load_digit_bank`).
     """
 
     def __init__(self, config: VideoMNISTConfig, batch_size: int, split: str = "train",
@@ -176,10 +201,12 @@ class VideoMNISTStream(IterableDataset):
     # ------------------------------------------------------------------ sharding
     @property
     def rank(self) -> int:
+        """This process's rank: as given, else `torch.distributed`'s when initialized, else 0."""
         return self._rank_world()[0]
 
     @property
     def world_size(self) -> int:
+        """Number of ranks: as given, else `torch.distributed`'s when initialized, else 1."""
         return self._rank_world()[1]
 
     def _rank_world(self) -> tuple[int, int]:
@@ -244,6 +271,13 @@ class VideoMNISTStream(IterableDataset):
 
         ``clips_yielded`` counts clips of the single-process stream consumed by all ranks
         together: ``min(next_batch * batch_size * world_size, num_clips)``.
+
+        Returns:
+            ``format_version``, ``config_hash`` (the config's fingerprint), ``seed``, ``split``,
+            ``batch_size``, ``world_size``, ``num_clips`` and ``clips_yielded``.
+
+        Raises:
+            UsageError: `next_batch` is not an integer >= 0.
         """
         if next_batch is None:
             next_batch = self._next_batch
@@ -265,8 +299,17 @@ class VideoMNISTStream(IterableDataset):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue where `state` stopped: the next pass starts at its position.
 
+        A state saved at the end of a finite pass makes the next pass start at clip 0.
+
+        Args:
+            state: a dict from `state_dict` of a stream with the same config, seed, split,
+                batch size, world size and number of clips.
+
         Raises:
-            ValueError: naming the first field that is missing or does not match this stream.
+            ValueError: `state` is not a dict; or, naming the field, a field is missing or does
+                not match this stream, or ``clips_yielded`` is not an integer >= 0 on a batch
+                boundary of this stream (a multiple of ``batch_size * world_size``, or
+                ``num_clips``).
         """
         if not isinstance(state, dict):
             raise ValueError(f"state: expected a dict from VideoMNISTStream.state_dict, got {type(state).__name__}")

@@ -31,7 +31,11 @@ __all__ = ["Clips", "Synthesizer", "default_device", "parse_device"]
 
 @dataclass(frozen=True)
 class Clips:
-    """A batch of rendered clips with their ground truth.
+    """A batch of rendered clips with their ground truth, as `Synthesizer.render` returns it.
+
+    B clips of T = `config.sequence_length` frames of H = W = `config.image_size` pixels, with
+    K = `config.num_digits` digits each. Every tensor is on the synthesizer's device. `len(clips)`
+    is B.
 
     Shape:
         video: uint8 (B, T, H, W) in 0..255.
@@ -39,7 +43,8 @@ class Clips:
         motion: int64 (B,), index into `config.motion_types`.
         position: float32 (B, T, K, 2), (x, y) of each digit box's top-left corner, pixels
             (the box is the sprite at its current scale, before rotation).
-        angle: float32 (B, T, K), degrees. scale: float32 (B, T, K).
+        angle: float32 (B, T, K), degrees (all 0 when `rotation_range` is 0).
+        scale: float32 (B, T, K) (all 1 when `scale_range` is (1, 1)).
         index: int64 (B,), the clip indices.
     """
 
@@ -61,7 +66,15 @@ def default_device() -> torch.device:
 
 
 def parse_device(name: str | torch.device | None) -> torch.device:
-    """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices."""
+    """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices.
+
+    Args:
+        name: `cpu`, `cuda`, `cuda:N`, `mps`, a `torch.device`, or `None` for `default_device()`.
+
+    Raises:
+        UsageError: `name` is not a device torch knows, is not cpu/cuda/mps, or asks for CUDA or
+            MPS where it is not available, or for a CUDA index that does not exist.
+    """
     if name is None:
         return default_device()
     try:
@@ -92,10 +105,20 @@ CPU_AFFINE_SLICE = 64
 class Synthesizer:
     """Renders clips of `config` on `device`; digit banks load lazily, once per split.
 
+    A clip is a pure function of (config, digits, split, index): the same index renders the same
+    clip bitwise in any batch on the same device type (across devices, pixels may differ by
+    rounding only). Constructing one reads no files; the first `render` or
+    `params` of a split loads its digits (`load_digit_bank(config.digits, split, root)`).
+
     Args:
-        config: the dataset description.
-        device: where digits live and clips are rendered (default: CUDA when available).
+        config: the dataset description (already validated by its constructor).
+        device: where digits live and clips are rendered: a `torch.device` or a string such as
+            `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU). Not checked for
+            availability here; use `parse_device` for a one-line `UsageError`.
         root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
+
+    Raises:
+        RuntimeError: `device` is a string torch cannot parse (raised by `torch.device`).
     """
 
     def __init__(self, config: VideoMNISTConfig, device: torch.device | str | None = None,
@@ -107,7 +130,13 @@ class Synthesizer:
         self._videos = OutputPool()  # CPU only: recycled memory for returned videos
 
     def bank(self, split: str = "train") -> DigitBank:
-        """The digits of `split`, resized to `config.digit_size`, on the device."""
+        """The digits of `split`, resized to `config.digit_size`, on the device.
+
+        Loaded on first use, then kept.
+
+        Raises:
+            UsageError: `split` is unknown, or `load_digit_bank` cannot load `config.digits`.
+        """
         if split not in self._banks:
             return self.set_bank(split, load_digit_bank(self.config.digits, split, root=self.root))
         return self._banks[split]
@@ -117,6 +146,13 @@ class Synthesizer:
 
         The bank is resized to `config.digit_size` and moved to the device; clips rendered after
         this call draw from it. Returns the bank as stored.
+
+        Args:
+            split: `train` or `test`.
+            bank: the digits, e.g. from `load_digit_bank` (any sprite size, any device).
+
+        Raises:
+            UsageError: `split` is not `train` or `test`, or `bank` is not a `DigitBank`.
 
         Example:
             >>> from videomnist_gpu import Synthesizer, VideoMNISTConfig, load_digit_bank
@@ -131,7 +167,17 @@ class Synthesizer:
         return self._banks[split]
 
     def params(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> ClipParams:
-        """The parameters of clips `indices` (no pixels)."""
+        """The parameters of clips `indices` (no pixels): motion, labels, path, angle, scale.
+
+        Args:
+            indices: clip indices >= 0, int64 (B,) on any device, or a sequence of ints.
+            split: `train` or `test`.
+
+        Raises:
+            UsageError: `split` is not `train` or `test`, or its digits cannot be loaded.
+            ValueError: `indices` has more than one dimension, or (checked on the CPU only, to
+                avoid a device sync) holds a negative index.
+        """
         check_split(split)
         indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         if indices.ndim != 1:
@@ -143,9 +189,22 @@ class Synthesizer:
     def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
         """Render clips `indices` of `split`.
 
+        The result is on this synthesizer's device; on the CPU its video is pooled memory that
+        no later call writes while anything still references it. B = 0 gives empty `Clips`.
+
+        Args:
+            indices: clip indices >= 0 (moved to the device as int64).
+            split: `train` or `test`; each draws from its own digit bank and random stream.
+
         Shape:
             indices: int64 (B,) (any sequence of ints works too).
-            returns: `Clips` with video uint8 (B, T, H, W).
+            returns: `Clips` with video uint8 (B, T, H, W), T = `config.sequence_length`,
+            H = W = `config.image_size`; see `Clips` for the other fields.
+
+        Raises:
+            UsageError: `split` is not `train` or `test`, or its digits cannot be loaded (see
+                `load_digit_bank`).
+            ValueError: `indices` has more than one dimension, or (on the CPU) a negative index.
         """
         indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         bank = self.bank(split)

@@ -61,7 +61,12 @@ def to_uint8_clips(videos: torch.Tensor) -> torch.Tensor:
     uint8 `(B, T, H, W)`.
 
     `round((x + 0.5) * 255)` clamped to 0..255 (NaN -> 0) inverts `u8 / 255 - 0.5` exactly;
-    channels become gray by their mean (each channel, for replicated grey).
+    channels become gray by their mean (each channel, for replicated grey). No checks: for
+    arbitrary input use `to_uint8_video`, which validates the layout.
+
+    Shape:
+        videos: float (B, C, T, H, W) (any float dtype, any C, any device).
+        returns: uint8 (B, T, H, W) on `videos`' device.
     """
     gray = torch.nan_to_num(videos.float().mean(dim=1), nan=-0.5)  # (B, T, H, W)
     return ((gray + 0.5) * 255.0).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, W)
@@ -80,6 +85,11 @@ def to_uint8_video(x: Any) -> np.ndarray:
     Shape:
         - x: `(T, H, W)` or `(B, T, H, W)` uint8, or `(B, C, T, H, W)` float, C in {1, 3}.
         - output: `(B, T, H, W)` uint8 numpy array, C-contiguous (`B = 1` for a single clip).
+
+    Raises:
+        UsageError: `x` is neither a torch tensor nor a numpy array, its dtype is neither uint8
+            nor float, a uint8 input is not 3-D or 4-D, or a float input is not 5-D with C in
+            {1, 3}. (Other integer dtypes are refused too.)
 
     Example:
         >>> to_uint8_video(torch.zeros(2, 1, 3, 4, 4) + 0.5).shape
@@ -297,6 +307,12 @@ def save_gif(video: Any, path: str | os.PathLike, fps: float = 10, scale: int | 
     Shape:
         - video: `(T, H, W)` uint8, `(1, T, H, W)` uint8 or `(1, C, T, H, W)` float.
         - file: T frames of `(scale*H, scale*W)`.
+
+    Raises:
+        UsageError: `video` is not a layout `to_uint8_video` accepts, is empty, or holds more
+            than one clip; `fps` is not a positive finite number; `scale` is not an integer >= 1
+            or None; `path` is empty, a directory, or its directory cannot be created (a
+            file in the way, permission denied). An existing file at `path` is replaced.
     """
     fps, scale = _check_fps(fps), _check_scale(scale)
     clip = _clip(video)  # (T, H, W)
@@ -326,6 +342,13 @@ def save_mp4(video: Any, path: str | os.PathLike, fps: float = 10, scale: int | 
     Shape:
         - video: `(T, H, W)` uint8, `(1, T, H, W)` uint8 or `(1, C, T, H, W)` float.
         - file: T frames of `(scale*H, scale*W)` rounded up to even.
+
+    Raises:
+        UsageError: `video` is not a layout `to_uint8_video` accepts, is empty, or holds more
+            than one clip; `fps` is not a positive finite number; `scale` is not an integer >= 1
+            or None; `crf` is not an integer in 0..51; `path` is empty, a directory, or its
+            directory cannot be created (a file in the way, permission denied). An existing
+            file at `path` is replaced.
     """
     fps, scale = _check_fps(fps), _check_scale(scale)
     if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
@@ -371,6 +394,12 @@ def save_grid_png(
         - videos: `(B, T, H, W)` uint8 or `(B, C, T, H, W)` float.
         - image: `(B*k*H + (B-1)*2, F*k*W + (F-1)*2)` gray, F chosen frames, k the scale,
           2 px gray separators.
+
+    Raises:
+        UsageError: `videos` is not a layout `to_uint8_video` accepts or is empty; `frames` is
+            an unknown name, empty, or holds an index outside ``-T .. T-1``; `scale` is not an
+            integer >= 1 or None; `path` is empty, a directory, or its directory cannot be
+            created. An existing file at `path` is replaced.
     """
     scale = _check_scale(scale)
     v = to_uint8_video(videos)  # (B, T, H, W)
@@ -433,6 +462,13 @@ def save_video_grid(
         - videos: `(B, T, H, W)` uint8 or `(B, C, T, H, W)` float.
         - file: T frames of `(R*k*H + (R-1)*2, ncol*k*W + (ncol-1)*2)`, `R = ceil(B / ncol)`
           (MP4: rounded up to even); with captions each row is `HEADER_PX` taller.
+
+    Raises:
+        UsageError: `fmt` is not gif or mp4; `videos` is not a layout `to_uint8_video` accepts
+            or is empty; `fps` is not a positive finite number; `scale` is not an integer >= 1
+            or None; `ncol` is not an integer >= 1 or None; `captions` does not hold B texts;
+            `path` is empty, a directory, or its directory cannot be created. An existing file
+            at `path` is replaced.
     """
     fmt = _check_format(fmt, VIDEO_FORMATS)
     fps, scale = _check_fps(fps), _check_scale(scale)
@@ -467,8 +503,29 @@ def save_videos(
     GIF/MP4 go through `save_video_grid` (one clip = a 1x1 grid, same as `save_gif`/`save_mp4`;
     `captions` label the tiles), PNG through `save_grid_png` with all frames.
 
+    Args:
+        videos: clips in any layout `to_uint8_video` accepts.
+        path: output file; its directory is created. Written via `path.partial`.
+        fmt: `"gif"`, `"mp4"` or `"png"` (case and a leading dot ignored); None = `path`'s suffix.
+        fps, ncol, captions: as in `save_video_grid` (not used for PNG).
+        scale: integer nearest-neighbour upscale per tile; None = auto.
+
+    Returns:
+        The written path.
+
     Shape:
         - videos: `(T, H, W)` / `(B, T, H, W)` uint8 or `(B, C, T, H, W)` float.
+
+    Raises:
+        UsageError: `fmt` is None and `path` has no suffix, or the format is not gif, mp4 or
+            png; otherwise what `save_video_grid` (GIF, MP4) or `save_grid_png` (PNG) raises.
+
+    Example:
+        >>> import tempfile
+        >>> clips = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)  # (B, T, H, W)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_videos(clips, Path(folder) / "clips.gif").name
+        'clips.gif'
     """
     if fmt is None:
         suffix = Path(str(path)).suffix
@@ -528,7 +585,8 @@ def save_montage(
 
     Args:
         videos: clips in any layout `to_uint8_video` accepts.
-        labels: digit classes. motions: motion indices into `motion_names`, or None.
+        labels: digit classes (tensor, array or list). motions: motion indices into
+            `motion_names`, or None. motion_names: the names (e.g. `config.motion_types`).
         path: output PNG; its directory is created. Written via `path.partial`.
         ncol: clips per row. dpi: pixels per inch; each panel is one inch (`dpi` px) square.
 
@@ -538,6 +596,13 @@ def save_montage(
     Shape:
         - videos: `(B, T, H, W)` uint8 or `(B, C, T, H, W)` float.
         - labels: `(B,)` or `(B, K)` int. motions: `(B,)` int.
+
+    Raises:
+        UsageError: `videos` is not a layout `to_uint8_video` accepts or is empty; `labels` is
+            not integers of shape (B,) or (B, K); `motions` is not B integers within
+            ``0 .. len(motion_names) - 1``; `ncol` is not an integer >= 1; `path` is empty, a
+            directory, or its directory cannot be created. An existing file at `path` is
+            replaced.
     """
     from matplotlib.figure import Figure
 
@@ -619,6 +684,12 @@ def save_class_comparison(
     Shape:
         - videos_of_one_class: `(N, T, H, W)` uint8 or `(N, C, T, H, W)` float.
         - file: T frames of `(HEADER_PX + k*H, N*k*W + (N-1)*2)`.
+
+    Raises:
+        UsageError: the clips are not a layout `to_uint8_video` accepts or are empty; `fps` is
+            not a positive finite number; `scale` is not an integer >= 1 or None;
+            `motion_labels` does not hold N texts; `path` is empty, a directory, or its
+            directory cannot be created. An existing file at `path` is replaced.
     """
     fps, scale = _check_fps(fps), _check_scale(scale)
     v = to_uint8_video(videos_of_one_class)  # (N, T, H, W)
@@ -640,6 +711,11 @@ def save_class_comparison(
 
 def sample_filename(label: Any, index: int, fmt: str) -> str:
     """`digit_X_video_YYY.fmt`: X the class (`3-7` for two digits per clip), YYY a 3-digit index.
+
+    Args:
+        label: the clip's class (an int), or its K classes (a sequence or 1-D array/tensor).
+        index: the running sample index (more than 3 digits when >= 1000).
+        fmt: the suffix, without a dot.
 
     >>> sample_filename(3, 7, "gif")
     'digit_3_video_007.gif'
@@ -716,6 +792,16 @@ def write_samples(
     Shape:
         - videos: `(N, T, H, W)` uint8 or `(N, C, T, H, W)` float, on any device.
         - labels: `(N,)` or `(N, K)` int. motions: `(N,)` int or None.
+
+    Raises:
+        UsageError: before anything is written, when a format is not gif or mp4; `fps` is not
+            a positive finite number; `scale` is not an integer >= 1 or None; `num_samples` is
+            not an integer >= 0 or `num_per_class` not one >= 1; `stats` is not text, a dict or
+            None; `videos`, `labels` or `motions` fails the checks of `save_montage`;
+            `output_dir` is a file; or, without `overwrite`, a file to write exists.
+        Interrupted: (`videomnist_gpu.interrupt.Interrupted`, a `VideoMNISTError`) inside
+            `interrupt.interruptible`, as the CLI runs it, a SIGINT or SIGTERM arrived; it is
+            raised between two files, so every file written is complete.
     """
     fmts = [_check_format(f, VIDEO_FORMATS) for f in ([formats] if isinstance(formats, str) else formats)]
     fmts = list(dict.fromkeys(fmts))

@@ -44,13 +44,14 @@ class VideoGPT(pl.LightningModule):
 
     Args:
         vqvae_ckpt: path of a `VQVAE` Lightning checkpoint, loaded with `weights_only=True`.
-        hidden_dim: transformer width.
+        hidden_dim: transformer width; divisible by `heads`.
         heads: attention heads.
         layers: transformer blocks.
         dropout: residual/MLP/embedding dropout.
         attn_dropout: attention-weight dropout.
-        class_cond: condition on the digit label (`batch['label']`).
-        n_classes: number of labels when `class_cond`.
+        class_cond: condition on the digit label (`batch['label']`, int64 (B,) in
+            `[0, n_classes)`).
+        n_classes: number of labels when `class_cond` (default 10).
         lr: peak AdamW learning rate.
         warmup_steps: linear warmup steps from 0 to `lr`.
         max_steps: steps of the cosine decay from `lr` to 0 (set it to the Trainer's `max_steps`).
@@ -60,9 +61,20 @@ class VideoGPT(pl.LightningModule):
             checkpoint, so a resume rebuilds the VQ-VAE even if `vqvae_ckpt` has moved (its weights
             come from this model's own checkpoint).
 
+    The VQ-VAE comes from, in order: `vqvae`, `vqvae_ckpt` (when the file exists or no
+    `vqvae_hparams` are given), then `vqvae_hparams`. It is frozen (no gradients) and runs in
+    eval mode whenever this model uses it.
+
     Shape:
         - `forward(codes, labels)`: int64 `(B, t, h, w)`, `(B,)` -> logits `(B, t*h*w, n_codes)`.
         - `sample(n, labels)`: -> float `(n, C, T, H, W)` in `[-0.5, 0.5]`.
+        - `(t, h, w)` is the VQ-VAE's `latent_shape`; batches are `{'video': float32
+          (B, C, T, H, W) in [-0.5, 0.5], 'label': int64 (B,)}` of the VQ-VAE's C, T, H, W.
+
+    Raises:
+        UsageError: none of `vqvae`, `vqvae_ckpt`, `vqvae_hparams` is given; or `vqvae_ckpt` is
+            loaded and `load_vqvae` refuses it (missing file, not a VQ-VAE checkpoint).
+        ValueError: `hidden_dim` is not divisible by `heads`.
     """
 
     n_logged_videos = 4  # samples drawn for `log_videos` at the end of each validation
@@ -129,6 +141,16 @@ class VideoGPT(pl.LightningModule):
         return self.drop(x + self.positions()[:length])
 
     def forward(self, codes: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Next-code logits for every position of `codes` (teacher forcing).
+
+        Args:
+            codes: int64 `(B, t, h, w)` in `[0, n_codes)`, of the VQ-VAE's `latent_shape` (not
+                checked here; a batch of the wrong size fails in training with a `UsageError`).
+            labels: int64 `(B,)` when the model is class-conditional; ignored otherwise.
+
+        Returns:
+            logits `(B, L, n_codes)`, `L = t*h*w`: row `i` predicts code `i` from codes `< i`.
+        """
         tokens = codes.flatten(1)  # (B, L)
         hidden = self.transformer(self._inputs(tokens, labels, self.seq_len))  # (B, L, D)
         return self.head(hidden)  # (B, L, n_codes)
@@ -177,10 +199,15 @@ class VideoGPT(pl.LightningModule):
                 self.log(f"val/sample_{name}", value, rank_zero_only=True)
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
-        """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""
+        """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`.
+
+        As `VQVAE.log_videos`: global-zero rank only, nothing outside a Trainer.
+        """
         _log_videos(self, tag, videos)
 
     def configure_optimizers(self):
+        """AdamW (betas 0.9, 0.95; `weight_decay` on weight matrices only) with a per-step
+        schedule: linear warmup over `warmup_steps`, then cosine decay to 0 at `max_steps`."""
         trainable = [(n, p) for n, p in self.named_parameters() if p.requires_grad]
         decay = [p for n, p in trainable if p.dim() >= 2 and not n.startswith("pos_")]
         no_decay = [p for n, p in trainable if p.dim() < 2 or n.startswith("pos_")]
@@ -240,7 +267,15 @@ class VideoGPT(pl.LightningModule):
                 recomputes the whole prefix each step (slow reference, same draws).
 
         Returns:
-            int64 codes `(n, t, h, w)`.
+            int64 codes `(n, t, h, w)` on the model's device.
+
+        Runs in eval mode (dropout off) and restores the previous mode.
+
+        Raises:
+            UsageError: `labels` is given to a model trained without `class_cond`, or is not of
+                shape `(n,)`.
+            Interrupted: (a `VideoMNISTError`) inside `interrupt.interruptible`, as the CLI runs
+                it, a SIGINT or SIGTERM arrived; checked between tokens.
         """
         labels = self._check_labels(n, labels)
         was_training = self.training
@@ -266,8 +301,16 @@ class VideoGPT(pl.LightningModule):
 
         Args:
             n: number of clips.
-            labels: int64 `(n,)` digit labels for a class-conditional model.
+            labels: int64 `(n,)` digit labels for a class-conditional model (default
+                `0, 1, ..., 9, 0, ...`); must be None otherwise.
             **kwargs: `temperature`, `top_k`, `generator`, `use_cache` of `sample_codes`.
+
+        Returns:
+            float `(n, C, T, H, W)` clamped to `[-0.5, 0.5]`, on the model's device (C, T, H, W
+            of the VQ-VAE); `visualize.to_uint8_clips` turns it into uint8 clips.
+
+        Raises:
+            UsageError, Interrupted: as `sample_codes`.
         """
         codes = self.sample_codes(n, labels, **kwargs)  # (n, t, h, w)
         with _evaluating(self.vqvae):

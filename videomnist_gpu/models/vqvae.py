@@ -160,22 +160,40 @@ class VQVAE(pl.LightningModule):
     """Video VQ-VAE with an EMA codebook (VideoGPT's first stage).
 
     Args:
-        embedding_dim: size of each code vector.
-        n_codes: codebook size.
-        n_hiddens: channels of the encoder and decoder.
+        embedding_dim: size of each code vector D (default 256).
+        n_codes: codebook size (default 512).
+        n_hiddens: channels of the encoder and decoder; even (2 attention heads). Default 128.
         n_res_layers: residual blocks (with axial attention) in the encoder and in the decoder.
-        downsample: `(dt, dh, dw)`, powers of two dividing `sequence_length`, `resolution`.
+        downsample: `(dt, dh, dw)`, powers of two dividing `sequence_length`, `resolution`
+            (default (2, 4, 4)).
         lr: Adam learning rate.
         in_channels: video channels `C` (1 for VideoMNIST, 3 for upstream-style RGB).
-        sequence_length: clip length `T` the model is trained on.
-        resolution: frame size `H = W`.
+        sequence_length: clip length `T` the model is trained on (default 16).
+        resolution: frame size `H = W` (default 64).
         commitment_cost: weight of the commitment loss.
         ema_decay: decay of the codebook's moving averages.
+
+    The other sizes are not checked. The hyperparameters are saved (`self.hparams`), so
+    `load_vqvae` rebuilds the model from a checkpoint.
 
     Shape:
         - `forward(x)`: `(B, C, T, H, W)` -> `(x_recon (B, C, T, H, W), recon_loss, vq dict)`.
         - `encode(x)`: `(B, C, T, H, W)` -> int64 `(B, t, h, w)`.
         - `decode(codes)`: int64 `(B, t, h, w)` -> `(B, C, T, H, W)` (not clamped).
+        - `(t, h, w) = latent_shape = (T/dt, H/dh, W/dw)`.
+
+    Raises:
+        UsageError: `downsample` is not 3 powers of two, or one does not divide its axis
+            (`sequence_length`, `resolution`); `n_hiddens` is odd.
+
+    Example:
+        >>> model = VQVAE(embedding_dim=8, n_codes=16, n_hiddens=8, n_res_layers=1,
+        ...               downsample=(2, 4, 4), sequence_length=4, resolution=16).eval()
+        >>> model.latent_shape
+        (2, 4, 4)
+        >>> x = torch.zeros(2, 1, 4, 16, 16)  # (B, C, T, H, W) in [-0.5, 0.5]
+        >>> tuple(model.encode(x).shape), tuple(model.decode(model.encode(x)).shape)
+        ((2, 2, 4, 4), (2, 1, 4, 16, 16))
     """
 
     def __init__(
@@ -222,6 +240,22 @@ class VQVAE(pl.LightningModule):
                              f"(in_channels, sequence_length, resolution, resolution), got {tuple(x.shape)}")
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """Encode, quantize and decode `x`; in training mode this also updates the codebook (EMA).
+
+        Args:
+            x: videos float `(B, C, T, H, W)` in `[-0.5, 0.5]`, with C, T, H, W as built.
+
+        Returns:
+            `(x_recon, recon_loss, vq)`: the reconstruction `(B, C, T, H, W)` (not clamped), its
+            MSE to `x` (a scalar), and the codebook's dict: ``embeddings`` `(B, D, t, h, w)`
+            (straight-through), ``codes`` int64 `(B, t, h, w)`, and scalars
+            ``commitment_loss`` (already weighted by `commitment_cost`), ``perplexity`` and
+            ``code_usage`` (codes used in this batch).
+
+        Raises:
+            UsageError: `x` is not 5-D with `(C, T, H, W) = (in_channels, sequence_length,
+                resolution, resolution)`.
+        """
         self._check_input(x)
         z = self.pre_vq_conv(self.encoder(x))  # (B, D, t, h, w)
         vq = self.codebook(z)
@@ -230,13 +264,26 @@ class VQVAE(pl.LightningModule):
 
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
-        """Codes of videos `x` `(B, C, T, H, W)`: int64 `(B, t, h, w)`. Never updates the codebook."""
+        """Codes of videos `x` `(B, C, T, H, W)`: int64 `(B, t, h, w)`. Never updates the codebook.
+
+        No gradients. BatchNorm follows the module's mode: call `eval()` first for inference
+        (`VideoGPT` does).
+
+        Raises:
+            UsageError: `x` is not 5-D with `(C, T, H, W) = (in_channels, sequence_length,
+                resolution, resolution)`.
+        """
         self._check_input(x)
         return self.codebook.codes_for(self.pre_vq_conv(self.encoder(x)))
 
     @torch.no_grad()
     def decode(self, codes: Tensor) -> Tensor:
-        """Videos `(B, C, T, H, W)` from codes int64 `(B, t, h, w)`; values near `[-0.5, 0.5]`."""
+        """Videos `(B, C, T, H, W)` from codes int64 `(B, t, h, w)`; values near `[-0.5, 0.5]`.
+
+        No gradients; the shape of `codes` is not checked (a grid `(B, t', h', w')` decodes to
+        `(B, C, t'*dt, h'*dh, w'*dw)`). Codes must lie in `[0, n_codes)`: others fail in
+        `F.embedding` (an `IndexError` on the CPU).
+        """
         return self.decoder(self.post_vq_conv(self.codebook.embed(codes)))
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
@@ -276,10 +323,15 @@ class VQVAE(pl.LightningModule):
         self._val_videos = None
 
     def log_videos(self, tag: str, videos: Tensor) -> None:
-        """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`."""
+        """Save videos `(N, C, T, H, W)` in `[-0.5, 0.5]` as a GIF grid under the run's `videos/`.
+
+        Written by the global-zero rank as `videos/<tag with / as _>_stepNNNNNNN.gif` under the
+        Trainer's `default_root_dir`; does nothing outside a Trainer or during its sanity check.
+        """
         _log_videos(self, tag, videos)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
+        """Adam with `lr`, betas (0.9, 0.999), over all parameters."""
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, betas=(0.9, 0.999))
 
 
@@ -322,7 +374,8 @@ def load_vqvae(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         The VQ-VAE with its weights and codebook state.
 
     Raises:
-        UsageError: the file does not exist or is not a VQ-VAE checkpoint.
+        UsageError: the file does not exist, cannot be loaded by `torch.load(weights_only=True)`,
+            holds no Lightning ``hyper_parameters``/``state_dict``, or is a VideoGPT checkpoint.
     """
     if not os.path.isfile(path):
         raise UsageError(f"vqvae_ckpt: no such file {os.fspath(path)!r}.")
