@@ -43,7 +43,7 @@ for p in (str(ROOT), str(HERE)):
 # ---------------------------------------------------------------------- the two arms (children)
 def _arm_ours(out: Path, vpd: int, tvpd: int, device: str, compression: str, batch_size: int | None) -> dict:
     from videomnist_gpu import VideoMNISTConfig
-    from videomnist_gpu.config import read_yaml_mapping
+    from videomnist_gpu.synth.config import read_yaml_mapping
     from videomnist_gpu.export import export_dataset
 
     values = read_yaml_mapping(ROOT / "configs" / "videomnist.yaml")
@@ -61,7 +61,7 @@ def _arm_original(out: Path, vpd: int, tvpd: int) -> dict:
     import numpy as np
     from videomnist_gpu.baselines import original_scipy_clips
 
-    from videomnist_gpu.digits import load_digit_bank
+    from videomnist_gpu.synth.digits import load_digit_bank
 
     start = time.perf_counter()
     with h5py.File(out, "w") as f:
@@ -197,7 +197,7 @@ def main() -> None:
     import torch
 
     import videomnist_gpu
-    from videomnist_gpu.synthesizer import default_device
+    from videomnist_gpu.synth.synthesizer import default_device
 
     device = args.device or str(default_device())
     vpd, tvpd = (100, 20) if args.quick else (1000, 200)

@@ -24,7 +24,7 @@ from videomnist_gpu.baselines import (  # noqa: E402
     full_canvas_grid_sample_clips,
     original_scipy_clips,
 )
-from videomnist_gpu.render_fast import render_fast, render_translation  # noqa: E402
+from videomnist_gpu.synth.render_fast import render_fast, render_translation  # noqa: E402
 
 S, H, T = 28, 64, 16
 

@@ -15,8 +15,8 @@ from conftest import fake_cuda
 from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig
 from videomnist_gpu.cli import main
 from videomnist_gpu.digit_classifier import load_or_train_classifier
-from videomnist_gpu.digits import load_digit_bank
 from videomnist_gpu.evaluate import clip_measures, evaluate, format_report, frechet_distance
+from videomnist_gpu.synth.digits import load_digit_bank
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=6)  # 64x64, 28 px digits
 N, M = 100, 150  # clips scored, reference clips

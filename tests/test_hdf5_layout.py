@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from videomnist_gpu import VideoMNISTConfig
-from videomnist_gpu.digits import load_digit_bank
 from videomnist_gpu.export import export_dataset
 from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name, dataset_specs,
                                         decode_config, decode_motion_types, file_attrs, scalar_attr)
+from videomnist_gpu.synth.digits import load_digit_bank
 
 
 @pytest.mark.parametrize("num_digits, channels", [(1, 1), (2, 3)])

@@ -19,9 +19,9 @@ from scipy import stats
 from conftest import fake_cuda
 from kernel_contract import check_kernel_contract
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
-from videomnist_gpu.render import render_reference
-from videomnist_gpu.render_fast import render_integer, render_translation
 from videomnist_gpu.standard_baselines import srivastava_clips, svg_clips
+from videomnist_gpu.synth.render import render_reference
+from videomnist_gpu.synth.render_fast import render_integer, render_translation
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 N_TRACKS_CLIPS = 2500   # clips whose trajectories are compared (2 independent digits each)

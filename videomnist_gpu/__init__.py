@@ -2,12 +2,12 @@
 
 __version__ = "0.1.0"
 
-from videomnist_gpu.config import VideoMNISTConfig  # noqa: E402
-from videomnist_gpu.digits import DigitBank, load_digit_bank  # noqa: E402
+from videomnist_gpu.synth.config import VideoMNISTConfig  # noqa: E402
+from videomnist_gpu.synth.digits import DigitBank, load_digit_bank  # noqa: E402
 from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
-from videomnist_gpu.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
+from videomnist_gpu.synth.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
 from videomnist_gpu.reader import HDF5VideoDataset  # noqa: E402
-from videomnist_gpu.synthesizer import Clips, Synthesizer  # noqa: E402
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer  # noqa: E402
 from videomnist_gpu.stream import VideoMNISTStream  # noqa: E402
 
 __all__ = [

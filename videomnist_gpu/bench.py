@@ -46,9 +46,9 @@ from videomnist_gpu.baselines import (
     full_canvas_grid_sample_clips,
     original_scipy_clips,
 )
-from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.kernel_count import count_render_kernels
-from videomnist_gpu.synthesizer import Synthesizer
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.synthesizer import Synthesizer
 
 __all__ = [
     "BATCH_SIZES",

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from videomnist_gpu.digits import DigitBank, default_data_root
+from videomnist_gpu.synth.digits import DigitBank, default_data_root
 
 __all__ = ["DigitClassifier", "TrainedClassifier", "crop_windows", "load_or_train_classifier",
            "classifier_cache_path"]

@@ -56,14 +56,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
-from videomnist_gpu.digits import load_digit_bank
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.hdf5_layout import decode_config
-from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synthesizer import Synthesizer, parse_device
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import load_digit_bank
+from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
 __all__ = ["evaluate", "load_clips", "clip_measures", "frechet_distance", "format_report",
            "reference_config", "write_json", "classifier_for", "training_scores", "INK_FLOOR"]

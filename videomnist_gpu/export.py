@@ -32,14 +32,14 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.hdf5_chunks import DEFLATE_LEVEL, ChunkWriter
 from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
                                         write_attrs)
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
-from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import NUM_CLASSES
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
 
 __all__ = [
     "export_dataset",

@@ -34,8 +34,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from videomnist_gpu import __version__
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.digits import NUM_CLASSES
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import NUM_CLASSES
 
 __all__ = [
     "FORMAT_VERSION",

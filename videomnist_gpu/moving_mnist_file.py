@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.export import check_free_space, check_output_path, hdf5_written_atomically
 from videomnist_gpu.hdf5_layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
 from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
 

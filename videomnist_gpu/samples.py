@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.hdf5_layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
 from videomnist_gpu.interrupt import check_interrupt
-from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.reader import open_hdf5
 from videomnist_gpu.stats import StatsAccumulator, format_stats
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.visualize import VIDEO_FORMATS, write_samples
 
 __all__ = [
@@ -360,7 +360,7 @@ def config_samples(
         of the pool plus `split`, `fps`, `digit_source`, `digit_fingerprint`, `seed`
         (the config's), `samples_seed`, `source: "generated from config, no file"`).
     """
-    from videomnist_gpu.synthesizer import Synthesizer, parse_device
+    from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
     seed = _check_seed(seed)
     check_split(split)

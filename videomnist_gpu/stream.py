@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.cpu_buffers import OutputPool
 from videomnist_gpu.errors import check_int
-from videomnist_gpu.keyed_random import check_split
 from videomnist_gpu.partition import clip_ranges, num_global_batches
 from videomnist_gpu.prediction import check_split_frames, split_prediction
-from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, default_device
 
 __all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video"]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 
 from videomnist_gpu.cli.flags import add_flag
-from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
 from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, parse_device
+from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
 SAMPLE_FORMATS = ("gif", "mp4")

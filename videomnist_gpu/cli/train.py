@@ -150,7 +150,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from videomnist_gpu.synthesizer import parse_device
+    from videomnist_gpu.synth.synthesizer import parse_device
     from videomnist_gpu.training import load_videogpt, sample_videos
 
     if args.ckpt is None:

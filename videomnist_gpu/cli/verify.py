@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.synthesizer import parse_device
+    from videomnist_gpu.synth.synthesizer import parse_device
     from videomnist_gpu.verify import verify_file
 
     device = parse_device(args.device)

@@ -11,7 +11,7 @@ import argparse
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
-from videomnist_gpu.keyed_random import SPLITS
+from videomnist_gpu.synth.keyed_random import SPLITS
 from videomnist_gpu.visualize import VIDEO_FORMATS
 
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_config(name_or_path: str):
-    from videomnist_gpu.config import VideoMNISTConfig
+    from videomnist_gpu.synth.config import VideoMNISTConfig
     from videomnist_gpu.presets import resolve_preset
 
     path = resolve_preset(name_or_path)

@@ -33,7 +33,7 @@ def digit_judge(module: pl.LightningModule):
         return module._digit_judge
     trainer = module._trainer
     config = getattr(getattr(trainer, "datamodule", None), "config", None) if trainer is not None else None
-    from videomnist_gpu.config import VideoMNISTConfig
+    from videomnist_gpu.synth.config import VideoMNISTConfig
 
     if not isinstance(config, VideoMNISTConfig) or config.num_digits != 1:
         return None
