@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from videomnist_gpu import VideoMNISTConfig
-from videomnist_gpu.datamodule import VideoMNISTDataModule
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 
 CONFIG = {"digits": "mnist-5k", "sequence_length": 4, "image_size": 32}
 
@@ -126,7 +126,7 @@ _DDP_SCRIPT = textwrap.dedent("""
     import lightning.pytorch as pl
     sys.path.insert(0, os.environ["VIDEOMNIST_TESTS"])
     from test_datamodule import CONFIG, Recorder
-    from videomnist_gpu.datamodule import VideoMNISTDataModule
+    from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 
     out = sys.argv[1]
     model = Recorder()

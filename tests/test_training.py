@@ -18,7 +18,7 @@ import torch
 
 from videomnist_gpu import VideoMNISTConfig
 from videomnist_gpu.cli import main
-from videomnist_gpu.datamodule import VideoMNISTDataModule
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 from videomnist_gpu.models import VQVAE
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-from videomnist_gpu.datamodule import VideoMNISTDataModule
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs

@@ -34,9 +34,9 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader
 
+from videomnist_gpu.data.prediction import check_split_frames
+from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, normalize_video
 from videomnist_gpu.errors import check_int
-from videomnist_gpu.prediction import check_split_frames
-from videomnist_gpu.stream import OUTPUTS, VideoMNISTStream, normalize_video
 from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["VideoMNISTDataModule"]
