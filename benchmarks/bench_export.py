@@ -5,7 +5,7 @@ digit, 16x64x64; `--quick` for a tenth) into an HDF5 file, each in its own subpr
 memory is that arm's alone: each child reports its own peak RSS (VmHWM of /proc/self/status at the
 end of its work; the rusage of a child also counts the parent's memory at the fork, and its exit).
 
-- ours: `videomnist_gpu.export.export_dataset` (streamed batch by batch, one clip per chunk,
+- ours: `videomnist_gpu.hdf5.export.export_dataset` (streamed batch by batch, one clip per chunk,
   fletcher32, gzip compressed on threads unless `--compression` says otherwise).
 - original: `baselines.original_scipy_clips` (the original scripts' algorithm: scipy
   `affine_transform` per frame, Python loops; in `videomnist_gpu/baselines.py`),
@@ -44,7 +44,7 @@ for p in (str(ROOT), str(HERE)):
 def _arm_ours(out: Path, vpd: int, tvpd: int, device: str, compression: str, batch_size: int | None) -> dict:
     from videomnist_gpu import VideoMNISTConfig
     from videomnist_gpu.synth.config import read_yaml_mapping
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     values = read_yaml_mapping(ROOT / "configs" / "videomnist.yaml")
     for key in ("videos_per_digit", "test_videos_per_digit", "output_file"):

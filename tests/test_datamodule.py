@@ -180,7 +180,7 @@ def test_synthesizes_on_the_trainer_device(tmp_path):
 
 @lightning_noise
 def test_data_path_reads_an_hdf5_export(tmp_path):
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     path = export_dataset(tmp_path / "tiny.h5", VideoMNISTConfig(**CONFIG), videos_per_digit=1,
                           test_videos_per_digit=1, device="cpu", progress=False)

@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from videomnist_gpu.cli import main
-from videomnist_gpu.export import export_dataset
+from videomnist_gpu.hdf5.export import export_dataset
 from videomnist_gpu.synth.config import VideoMNISTConfig
 
 ROOT = Path(__file__).resolve().parents[1]

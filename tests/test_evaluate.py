@@ -116,7 +116,7 @@ def test_cli_reads_npy_with_sidecar_labels_and_writes_json(real, cache, tmp_path
 
 
 def test_hdf5_export_as_clips_and_as_reference(cache, tmp_path):
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     path = export_dataset(tmp_path / "d.h5", CONFIG, 3, 3, device="cpu")
     r = evaluate(path, reference=path, num_reference=30, split="test", device="cpu", cache_dir=cache)

@@ -167,7 +167,7 @@ def test_sample_writes_gif_mp4_npy_and_labels_that_evaluate_reads(runs):
 
 
 def test_train_from_an_hdf5_export(tmp_path):
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     export_dataset(tmp_path / "tiny.h5", VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32),
                    videos_per_digit=1, test_videos_per_digit=1, device="cpu", progress=False)

@@ -6,7 +6,7 @@ from videomnist_gpu.synth.config import VideoMNISTConfig  # noqa: E402
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank  # noqa: E402
 from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
 from videomnist_gpu.synth.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
-from videomnist_gpu.reader import HDF5VideoDataset  # noqa: E402
+from videomnist_gpu.hdf5.reader import HDF5VideoDataset  # noqa: E402
 from videomnist_gpu.synth.synthesizer import Clips, Synthesizer  # noqa: E402
 from videomnist_gpu.data.stream import VideoMNISTStream  # noqa: E402
 

@@ -58,7 +58,7 @@ from torch import Tensor
 
 from videomnist_gpu.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.errors import UsageError, check_int
-from videomnist_gpu.hdf5_layout import decode_config
+from videomnist_gpu.hdf5.layout import decode_config
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import load_digit_bank

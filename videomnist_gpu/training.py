@@ -194,7 +194,7 @@ def _check_before_writing(settings: RunSettings, sequence_length: int, resolutio
         raise UsageError(f"--num_workers: the stream synthesizes on the GPU and needs 0 workers "
                          f"(CUDA cannot run in forked DataLoader workers), got {settings.num_workers}")
     if settings.data_path is not None:
-        from videomnist_gpu.reader import HDF5VideoDataset
+        from videomnist_gpu.hdf5.reader import HDF5VideoDataset
 
         try:
             HDF5VideoDataset(settings.data_path, sequence_length, train=True, resolution=resolution,

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
+from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
                                         dataset_specs, decode_config, decode_motion_types, scalar_attr)
-from videomnist_gpu.reader import open_hdf5
+from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
 
