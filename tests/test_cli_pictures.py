@@ -10,7 +10,7 @@ from PIL import Image
 
 from cli_child import tiny_checkpoints
 from videomnist_gpu.models import VQVAE
-from videomnist_gpu.visualize import HEADER_PX, SEPARATOR_WIDTH, save_videos
+from videomnist_gpu.viz.visualize import HEADER_PX, SEPARATOR_WIDTH, save_videos
 
 
 def _gif_frames(path) -> np.ndarray:

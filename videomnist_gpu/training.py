@@ -234,7 +234,7 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
     `.labels.npy` int64 `(n,)` the label each clip was sampled with (`labels`, or the default
     `0, 1, ..., 9, 0, ...`), which `videomnist evaluate OUTPUT.npy` reads.
     """
-    from videomnist_gpu.visualize import save_videos, to_uint8_video
+    from videomnist_gpu.viz.visualize import save_videos, to_uint8_video
 
     label_tensor = model._check_labels(n, labels)  # (n,) given or default classes; None without class_cond
     captions = None if label_tensor is None else [f"digit {c}" for c in label_tensor.tolist()]

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
               f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
         if args.create_samples:
-            from videomnist_gpu.samples import visualize_hdf5
+            from videomnist_gpu.viz.samples import visualize_hdf5
 
             written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
                                      overwrite=args.overwrite)

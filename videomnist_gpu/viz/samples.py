@@ -43,10 +43,10 @@ from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
 from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.interrupt import check_interrupt
-from videomnist_gpu.stats import StatsAccumulator, format_stats
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.keyed_random import check_split
-from videomnist_gpu.visualize import VIDEO_FORMATS, write_samples
+from videomnist_gpu.viz.stats import StatsAccumulator, format_stats
+from videomnist_gpu.viz.visualize import VIDEO_FORMATS, write_samples
 
 __all__ = [
     "SamplePool",
