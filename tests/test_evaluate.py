@@ -1,4 +1,4 @@
-"""`videomnist_gpu.evaluate`: the metrics separate real clips from damaged ones; API, CLI and inputs.
+"""`videomnist_gpu.evaluation.evaluate`: the metrics separate real clips from damaged ones; API, CLI and inputs.
 
 The digit classifier is trained once per session (into a temporary cache) and shared.
 """
@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from conftest import fake_cuda
 from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig
 from videomnist_gpu.cli import main
-from videomnist_gpu.digit_classifier import load_or_train_classifier
-from videomnist_gpu.evaluate import clip_measures, evaluate, format_report, frechet_distance
+from videomnist_gpu.evaluation.digit_classifier import load_or_train_classifier
+from videomnist_gpu.evaluation.evaluate import clip_measures, evaluate, format_report, frechet_distance
 from videomnist_gpu.synth.digits import load_digit_bank
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=6)  # 64x64, 28 px digits

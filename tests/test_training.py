@@ -154,7 +154,7 @@ def test_resume_continues_steps_and_stream(runs):
 
 
 def test_sample_writes_gif_mp4_npy_and_labels_that_evaluate_reads(runs):
-    from videomnist_gpu.evaluate import load_clips
+    from videomnist_gpu.evaluation.evaluate import load_clips
 
     out = runs["cwd"] / "out"
     assert (out / "s.gif").stat().st_size > 0 and (out / "s.mp4").stat().st_size > 0

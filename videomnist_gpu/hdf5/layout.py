@@ -2,7 +2,7 @@
 
 This module owns what a VideoMNIST file holds; the writer (`export`), the importer
 (`moving_mnist`), the verifier (`verify`), the reader (`reader`), the sample loader
-(`viz.samples`) and the evaluator (`evaluate`) all take the layout from here. It may import only
+(`viz.samples`) and the evaluator (`evaluation.evaluate`) all take the layout from here. It may import only
 numpy, h5py (lazily), the config, the digit classes and the package version; it reads and writes
 no clips itself.
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.evaluate import training_scores
+from videomnist_gpu.evaluation.evaluate import training_scores
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models.transformer import Transformer
 from videomnist_gpu.models.validation_scores import digit_judge

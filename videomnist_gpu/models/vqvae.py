@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.evaluate import training_scores
+from videomnist_gpu.evaluation.evaluate import training_scores
 from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
 from videomnist_gpu.models.validation_scores import digit_judge, psnr

@@ -1,4 +1,4 @@
-"""A small CNN that reads the digit in a frame: the judge of `videomnist_gpu.evaluate`.
+"""A small CNN that reads the digit in a frame: the judge of `videomnist_gpu.evaluation.evaluate`.
 
 The classifier sees a 16x16 window resampled from a square of `digit_size` pixels around a point
 (`crop_windows`). Training draws the same windows from the digit bank's train sprites (rendered

@@ -2,7 +2,7 @@
 
     >>> import torch
     >>> from videomnist_gpu import Synthesizer, VideoMNISTConfig
-    >>> from videomnist_gpu.evaluate import evaluate
+    >>> from videomnist_gpu.evaluation.evaluate import evaluate
     >>> config = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)
     >>> clips = Synthesizer(config, device="cpu").render(torch.arange(50), split="test")
     >>> result = evaluate(clips.video, clips.label[:, 0], reference=config, num_reference=100)
@@ -56,8 +56,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from videomnist_gpu.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.errors import UsageError, check_int
+from videomnist_gpu.evaluation.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.hdf5.layout import decode_config
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synth.config import VideoMNISTConfig
