@@ -15,7 +15,7 @@ from pathlib import Path
 
 # pytest too: multiprocessing re-imports the parent's main module (pytest's) in every child
 PRELOAD = ["torch", "h5py", "pytest", "lightning.pytorch", "videomnist_gpu.cli", "videomnist_gpu.hdf5.export",
-           "videomnist_gpu.synth.synthesizer", "videomnist_gpu.training", "cli_child"]
+           "videomnist_gpu.synth.synthesizer", "videomnist_gpu.models.training", "cli_child"]
 
 
 def _warm() -> None:
