@@ -8,7 +8,7 @@ end of its work; the rusage of a child also counts the parent's memory at the fo
 - ours: `videomnist_gpu.hdf5.export.export_dataset` (streamed batch by batch, one clip per chunk,
   fletcher32, gzip compressed on threads unless `--compression` says otherwise).
 - original: `baselines.original_scipy_clips` (the original scripts' algorithm: scipy
-  `affine_transform` per frame, Python loops; in `videomnist_gpu/baselines.py`),
+  `affine_transform` per frame, Python loops; in `videomnist_gpu/bench/baselines.py`),
   called per class like the original scripts, all clips kept in memory, then written with
   h5py `compression="gzip"` and automatic chunking, as the original scripts did.
 
@@ -59,7 +59,7 @@ def _arm_ours(out: Path, vpd: int, tvpd: int, device: str, compression: str, bat
 def _arm_original(out: Path, vpd: int, tvpd: int) -> dict:
     import h5py
     import numpy as np
-    from videomnist_gpu.baselines import original_scipy_clips
+    from videomnist_gpu.bench.baselines import original_scipy_clips
 
     from videomnist_gpu.synth.digits import load_digit_bank
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from videomnist_gpu.baselines import (  # noqa: E402
+from videomnist_gpu.bench.baselines import (  # noqa: E402
     classic_moving_mnist_clips,
     full_canvas_grid_sample_clips,
     original_scipy_clips,
