@@ -100,7 +100,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
 
 def run(args: argparse.Namespace) -> int:
     from videomnist_gpu.hdf5.export import (check_free_space, check_output_path, default_batch_size, estimate_bytes,
-                                       export_dataset, plan_export)
+                                            export_dataset, plan_export)
 
     config, export = resolve_settings(args)
     if export["output_file"] is None:
