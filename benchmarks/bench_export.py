@@ -5,10 +5,10 @@ digit, 16x64x64; `--quick` for a tenth) into an HDF5 file, each in its own subpr
 memory is that arm's alone: each child reports its own peak RSS (VmHWM of /proc/self/status at the
 end of its work; the rusage of a child also counts the parent's memory at the fork, and its exit).
 
-- ours: `videomnist_gpu.export.export_dataset` (streamed batch by batch, one clip per chunk,
+- ours: `videomnist_gpu.hdf5.export.export_dataset` (streamed batch by batch, one clip per chunk,
   fletcher32, gzip compressed on threads unless `--compression` says otherwise).
 - original: `baselines.original_scipy_clips` (the original scripts' algorithm: scipy
-  `affine_transform` per frame, Python loops; in `videomnist_gpu/baselines.py`),
+  `affine_transform` per frame, Python loops; in `videomnist_gpu/bench/baselines.py`),
   called per class like the original scripts, all clips kept in memory, then written with
   h5py `compression="gzip"` and automatic chunking, as the original scripts did.
 
@@ -43,8 +43,8 @@ for p in (str(ROOT), str(HERE)):
 # ---------------------------------------------------------------------- the two arms (children)
 def _arm_ours(out: Path, vpd: int, tvpd: int, device: str, compression: str, batch_size: int | None) -> dict:
     from videomnist_gpu import VideoMNISTConfig
-    from videomnist_gpu.config import read_yaml_mapping
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.synth.config import read_yaml_mapping
+    from videomnist_gpu.hdf5.export import export_dataset
 
     values = read_yaml_mapping(ROOT / "configs" / "videomnist.yaml")
     for key in ("videos_per_digit", "test_videos_per_digit", "output_file"):
@@ -59,9 +59,9 @@ def _arm_ours(out: Path, vpd: int, tvpd: int, device: str, compression: str, bat
 def _arm_original(out: Path, vpd: int, tvpd: int) -> dict:
     import h5py
     import numpy as np
-    from videomnist_gpu.baselines import original_scipy_clips
+    from videomnist_gpu.bench.baselines import original_scipy_clips
 
-    from videomnist_gpu.digits import load_digit_bank
+    from videomnist_gpu.synth.digits import load_digit_bank
 
     start = time.perf_counter()
     with h5py.File(out, "w") as f:
@@ -197,7 +197,7 @@ def main() -> None:
     import torch
 
     import videomnist_gpu
-    from videomnist_gpu.synthesizer import default_device
+    from videomnist_gpu.synth.synthesizer import default_device
 
     device = args.device or str(default_device())
     vpd, tvpd = (100, 20) if args.quick else (1000, 200)

@@ -19,12 +19,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from videomnist_gpu.baselines import (  # noqa: E402
+from videomnist_gpu.bench.baselines import (  # noqa: E402
     classic_moving_mnist_clips,
     full_canvas_grid_sample_clips,
     original_scipy_clips,
 )
-from videomnist_gpu.render_fast import render_fast, render_translation  # noqa: E402
+from videomnist_gpu.synth.render_fast import render_fast, render_translation  # noqa: E402
 
 S, H, T = 28, 64, 16
 

@@ -5,7 +5,7 @@
 For each preset (`moving_mnist`, `dm_mnist`, `sm_mnist`) two candidates synthesize whole clips
 (motion and pixels, uint8): ours (`Synthesizer.render` of `--batch_size` fresh clip indices per
 call, on `--device`) and our numpy re-implementation of the original generator
-(`videomnist_gpu.standard_baselines`, one clip at a time on the CPU, as its users run it), from the
+(`videomnist_gpu.bench.standard_baselines`, one clip at a time on the CPU, as its users run it), from the
 same digit sprites. Every candidate runs once per round and rounds repeat `--reps` times, so
 machine noise hits all alike; medians of clips/s and the same-run ratio ours / original are
 printed as a Markdown table (and written as JSON with `--json`).
@@ -29,7 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from videomnist_gpu import Synthesizer, VideoMNISTConfig, __version__  # noqa: E402
-from videomnist_gpu.standard_baselines import srivastava_clips, svg_clips  # noqa: E402
+from videomnist_gpu.bench.standard_baselines import srivastava_clips, svg_clips  # noqa: E402
 
 PRESETS = ("moving_mnist", "dm_mnist", "sm_mnist")
 _REFERENCE = {

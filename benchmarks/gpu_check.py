@@ -7,7 +7,7 @@ summary, never fatal; the parts share one time budget, `--budget_s`):
 
 - ``tests``: pytest on the CUDA-parametrized tests (``-k cuda``; the fake-CUDA tests run too).
 - ``bench``: the `videomnist bench` grid (batches 64 to 4,096, both image sizes, frames, digit
-  counts, rotation/scale off and on) and its baselines, via `videomnist_gpu.bench.run_benchmark`.
+  counts, rotation/scale off and on) and its baselines, via `videomnist_gpu.bench.throughput.run_benchmark`.
 - ``stream``: `benchmarks/bench_stream.py` at batch 32, 128 and 512, float32 and uint8 streams
   against the raw render.
 - ``export``: `videomnist generate` of the default dataset (12,000 clips, gzip) rendered on the
@@ -51,7 +51,7 @@ _TAIL = 3000  # characters of each part's output kept in the JSON
 
 # ---------------------------------------------------------------------- parts (run in children)
 def _part_bench(args: argparse.Namespace) -> dict:
-    from videomnist_gpu.bench import markdown_report, results_to_json, run_benchmark
+    from videomnist_gpu.bench.throughput import markdown_report, results_to_json, run_benchmark
 
     results = run_benchmark(device=args.device, quick=args.quick, repeats=1 if args.quick else None,
                             digits=args.digits, log=lambda line: print(line, flush=True))

@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick] [--device cpu|cuda] [--threads 1] [--json PATH]
                                  [--render_kernels]
 
-The synthesis grid and baselines are `videomnist bench` (videomnist_gpu/bench.py); this script
+The synthesis grid and baselines are `videomnist bench` (videomnist_gpu/bench/throughput.py); this script
 writes its markdown table to stdout (and JSON with `--json`), then with `--render_kernels` also
 runs the render-kernel microbenchmark (benchmarks/bench_render.py). Extra flags go to
 `videomnist bench` unchanged (see `videomnist bench --help`).

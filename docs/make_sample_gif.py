@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
-from videomnist_gpu.visualize import save_video_grid
+from videomnist_gpu.viz.visualize import save_video_grid
 
 MOTIONS = ("bounce", "circular", "linear", "spiral")
 

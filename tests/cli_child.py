@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 # pytest too: multiprocessing re-imports the parent's main module (pytest's) in every child
-PRELOAD = ["torch", "h5py", "pytest", "lightning.pytorch", "videomnist_gpu.cli", "videomnist_gpu.export",
-           "videomnist_gpu.synthesizer", "videomnist_gpu.training", "cli_child"]
+PRELOAD = ["torch", "h5py", "pytest", "lightning.pytorch", "videomnist_gpu.cli", "videomnist_gpu.hdf5.export",
+           "videomnist_gpu.synth.synthesizer", "videomnist_gpu.models.training", "cli_child"]
 
 
 def _warm() -> None:
     """Parse the offline digits once (numpy only, no torch op), so forked children inherit them."""
-    from videomnist_gpu.digits import _mnist_5k_arrays
+    from videomnist_gpu.synth.digits import _mnist_5k_arrays
 
     _mnist_5k_arrays()
 

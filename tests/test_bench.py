@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from videomnist_gpu.bench import BASELINES, markdown_report, run_benchmark, synthesis_cases
+from videomnist_gpu.bench.throughput import BASELINES, markdown_report, run_benchmark, synthesis_cases
 from videomnist_gpu.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

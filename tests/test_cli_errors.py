@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def inputs(tmp_path_factory) -> dict[str, str]:
     """Files to be wrong about: a tiny export, VQ-VAE and VideoGPT checkpoints, text, binary."""
     from videomnist_gpu import VideoMNISTConfig
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     d = tmp_path_factory.mktemp("inputs")
     export_dataset(d / "tiny.h5", VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32),

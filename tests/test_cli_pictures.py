@@ -10,7 +10,7 @@ from PIL import Image
 
 from cli_child import tiny_checkpoints
 from videomnist_gpu.models import VQVAE
-from videomnist_gpu.visualize import HEADER_PX, SEPARATOR_WIDTH, save_videos
+from videomnist_gpu.viz.visualize import HEADER_PX, SEPARATOR_WIDTH, save_videos
 
 
 def _gif_frames(path) -> np.ndarray:
@@ -57,7 +57,7 @@ def test_vqvae_reconstructions_are_shown_beside_their_inputs(monkeypatch):
 
 
 def test_sample_grids_are_labelled_with_their_class(tmp_path):
-    from videomnist_gpu.training import load_videogpt, sample_videos
+    from videomnist_gpu.models.training import load_videogpt, sample_videos
 
     model = load_videogpt(tiny_checkpoints(tmp_path)["gpt"])
     gif, *_ = sample_videos(model, 2, [3, 7], tmp_path / "out" / "s")  # gif, mp4, npy, labels.npy
@@ -70,7 +70,7 @@ def test_sample_grids_are_labelled_with_their_class(tmp_path):
 
 
 def test_unconditional_sample_grids_have_no_label_strip(tmp_path):
-    from videomnist_gpu.training import load_videogpt, sample_videos
+    from videomnist_gpu.models.training import load_videogpt, sample_videos
 
     model = load_videogpt(tiny_checkpoints(tmp_path)["gpt_uncond"])
     gif, _, npy = sample_videos(model, 1, None, tmp_path / "s")  # unconditional: no labels file

@@ -60,7 +60,7 @@ def test_every_subcommand_has_help():
 
 
 def test_generate_help_states_the_batch_default_the_code_uses():
-    from videomnist_gpu.export import default_batch_size
+    from videomnist_gpu.hdf5.export import default_batch_size
 
     generate = next(p for p in SUBPARSERS if p.prog.endswith(" generate"))
     text = next(a.help for a in generate._actions if a.dest == "batch_size")

@@ -4,8 +4,8 @@ import threading
 import torch
 
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
-from videomnist_gpu.cpu_buffers import OutputPool, scratch
-from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, render_from_params
+from videomnist_gpu.synth.cpu_buffers import OutputPool, scratch
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, render_from_params
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4)
 B = CPU_RENDER_SLICE + 6  # two slices: a whole one and a short one

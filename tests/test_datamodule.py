@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from videomnist_gpu import VideoMNISTConfig
-from videomnist_gpu.datamodule import VideoMNISTDataModule
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 
 CONFIG = {"digits": "mnist-5k", "sequence_length": 4, "image_size": 32}
 
@@ -126,7 +126,7 @@ _DDP_SCRIPT = textwrap.dedent("""
     import lightning.pytorch as pl
     sys.path.insert(0, os.environ["VIDEOMNIST_TESTS"])
     from test_datamodule import CONFIG, Recorder
-    from videomnist_gpu.datamodule import VideoMNISTDataModule
+    from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 
     out = sys.argv[1]
     model = Recorder()
@@ -180,7 +180,7 @@ def test_synthesizes_on_the_trainer_device(tmp_path):
 
 @lightning_noise
 def test_data_path_reads_an_hdf5_export(tmp_path):
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     path = export_dataset(tmp_path / "tiny.h5", VideoMNISTConfig(**CONFIG), videos_per_digit=1,
                           test_videos_per_digit=1, device="cpu", progress=False)

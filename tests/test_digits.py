@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig, load_digit_bank
-from videomnist_gpu.digits import read_idx
+from videomnist_gpu.synth.digits import read_idx
 
 
 def _write_idx(path, array, compress):

@@ -21,8 +21,8 @@ import pytest
 import torch
 
 from videomnist_gpu.cli import main
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.export import export_dataset
+from videomnist_gpu.hdf5.export import export_dataset
+from videomnist_gpu.synth.config import VideoMNISTConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -69,7 +69,7 @@ def on_this_machine(code: str) -> str:
 @pytest.fixture(autouse=True)
 def _motions_registered_by_examples_stay_in_the_example(monkeypatch):
     """An example may register motions (`register_motion`): undo that for the other tests."""
-    from videomnist_gpu import motions
+    from videomnist_gpu.synth import motions
 
     monkeypatch.setattr(motions, "_REGISTRY", dict(motions._REGISTRY))
     monkeypatch.setattr(motions, "_FRAME_UNIFORMS", dict(motions._FRAME_UNIFORMS))

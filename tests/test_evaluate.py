@@ -1,4 +1,4 @@
-"""`videomnist_gpu.evaluate`: the metrics separate real clips from damaged ones; API, CLI and inputs.
+"""`videomnist_gpu.evaluation.evaluate`: the metrics separate real clips from damaged ones; API, CLI and inputs.
 
 The digit classifier is trained once per session (into a temporary cache) and shared.
 """
@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from conftest import fake_cuda
 from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig
 from videomnist_gpu.cli import main
-from videomnist_gpu.digit_classifier import load_or_train_classifier
-from videomnist_gpu.digits import load_digit_bank
-from videomnist_gpu.evaluate import clip_measures, evaluate, format_report, frechet_distance
+from videomnist_gpu.evaluation.digit_classifier import load_or_train_classifier
+from videomnist_gpu.evaluation.evaluate import clip_measures, evaluate, format_report, frechet_distance
+from videomnist_gpu.synth.digits import load_digit_bank
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=6)  # 64x64, 28 px digits
 N, M = 100, 150  # clips scored, reference clips
@@ -116,7 +116,7 @@ def test_cli_reads_npy_with_sidecar_labels_and_writes_json(real, cache, tmp_path
 
 
 def test_hdf5_export_as_clips_and_as_reference(cache, tmp_path):
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     path = export_dataset(tmp_path / "d.h5", CONFIG, 3, 3, device="cpu")
     r = evaluate(path, reference=path, num_reference=30, split="test", device="cpu", cache_dir=cache)

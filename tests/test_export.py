@@ -22,9 +22,9 @@ import torch
 
 from videomnist_gpu import HDF5VideoDataset, Synthesizer, UsageError, VideoMNISTConfig, VideoMNISTError
 from videomnist_gpu.cli import main
-from videomnist_gpu.digits import load_digit_bank
-from videomnist_gpu.export import export_dataset, partial_path
-from videomnist_gpu.synthesizer import render_from_params
+from videomnist_gpu.hdf5.export import export_dataset, partial_path
+from videomnist_gpu.synth.digits import load_digit_bank
+from videomnist_gpu.synth.synthesizer import render_from_params
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--videos_per_digit", "2", "--sequence_length", "4", "--image_size", "32", "--digits", "mnist-5k"]
@@ -329,7 +329,7 @@ def test_existing_output_is_refused_and_kept(tmp_path, capsys):
 def test_not_enough_free_space_is_refused_before_writing(tmp_path, capsys, monkeypatch):
     import shutil
 
-    from videomnist_gpu import export
+    from videomnist_gpu.hdf5 import export
 
     monkeypatch.setattr(export.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
     out_file = tmp_path / "out.h5"

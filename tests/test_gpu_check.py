@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from videomnist_gpu.digits import load_digit_bank
+from videomnist_gpu.synth.digits import load_digit_bank
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -1,4 +1,4 @@
-"""Pre-compressed chunks (`hdf5_chunks`) and the default gzip export read by plain h5py."""
+"""Pre-compressed chunks (`videomnist_gpu.hdf5.chunks`) and the default gzip export read by plain h5py."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import torch
 
 from videomnist_gpu import HDF5VideoDataset, Synthesizer, VideoMNISTConfig
 from videomnist_gpu.cli import main
-from videomnist_gpu.export import export_dataset
-from videomnist_gpu.hdf5_chunks import ChunkWriter, deflate_chunk, fletcher32
+from videomnist_gpu.hdf5.chunks import ChunkWriter, deflate_chunk, fletcher32
+from videomnist_gpu.hdf5.export import export_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)

@@ -1,4 +1,4 @@
-"""The writer's files and `videomnist_gpu.hdf5_layout` agree: names, dtypes, shapes, chunks, attributes.
+"""The writer's files and `videomnist_gpu.hdf5.layout` agree: names, dtypes, shapes, chunks, attributes.
 
 Tiny exports only: 4 frames at 32x32, 10 px digits from the offline mnist-5k digits.
 """
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from videomnist_gpu import VideoMNISTConfig
-from videomnist_gpu.digits import load_digit_bank
-from videomnist_gpu.export import export_dataset
-from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name, dataset_specs,
+from videomnist_gpu.hdf5.export import export_dataset
+from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name, dataset_specs,
                                         decode_config, decode_motion_types, file_attrs, scalar_attr)
+from videomnist_gpu.synth.digits import load_digit_bank
 
 
 @pytest.mark.parametrize("num_digits, channels", [(1, 1), (2, 3)])

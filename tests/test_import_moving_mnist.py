@@ -10,7 +10,7 @@ import torch
 
 from videomnist_gpu import HDF5VideoDataset, VideoMNISTConfig
 from videomnist_gpu.cli import build_parser, main
-from videomnist_gpu.moving_mnist_file import moving_mnist_config
+from videomnist_gpu.hdf5.moving_mnist import moving_mnist_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@ import torch
 
 from conftest import fake_cuda
 from videomnist_gpu import VideoMNISTConfig
-from videomnist_gpu.kernel_count import KernelCounter, count_render_kernels
+from videomnist_gpu.bench.kernel_count import KernelCounter, count_render_kernels
 
 
 def test_counts_kernels_and_bytes_of_known_ops():

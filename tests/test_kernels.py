@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from kernel_contract import check_kernel_contract
-from videomnist_gpu.motions import MotionBounds, get_motion
-from videomnist_gpu.render import render_reference
-from videomnist_gpu.render_fast import render_fast
+from videomnist_gpu.synth.motions import MotionBounds, get_motion
+from videomnist_gpu.synth.render import render_reference
+from videomnist_gpu.synth.render_fast import render_fast
 
 BOUNDS = MotionBounds(lo=19.0, hi=45.0, speed_min=1.0, speed_max=3.0)
 

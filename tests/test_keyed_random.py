@@ -1,6 +1,6 @@
 import torch
 
-from videomnist_gpu.keyed_random import bits_below, random_bits, uniforms
+from videomnist_gpu.synth.keyed_random import bits_below, random_bits, uniforms
 
 
 def test_bits_are_a_pure_function_of_seed_split_and_index():

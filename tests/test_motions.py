@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from videomnist_gpu import MotionBounds, Synthesizer, VideoMNISTConfig, register_motion, registered_motions
-from videomnist_gpu.motions import get_motion
+from videomnist_gpu.synth.motions import get_motion
 
 BOUNDS = MotionBounds(lo=19.0, hi=45.0, speed_min=1.0, speed_max=3.0)
 FRAMES = torch.arange(32, dtype=torch.float32)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from videomnist_gpu.partition import clip_ranges, num_global_batches, rank_batch_range, worker_batch_numbers
+from videomnist_gpu.data.partition import clip_ranges, num_global_batches, rank_batch_range, worker_batch_numbers
 
 
 def _dataloader_order(num_clips, batch_size, rank, world_size, num_workers, start_batch=0):

@@ -8,8 +8,8 @@ from torch.utils.data import DataLoader
 
 from conftest import fake_cuda
 from videomnist_gpu import HDF5VideoDataset, Synthesizer, UsageError, VideoMNISTConfig, VideoMNISTStream
-from videomnist_gpu.datamodule import VideoMNISTDataModule
-from videomnist_gpu.export import export_dataset
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
+from videomnist_gpu.hdf5.export import export_dataset
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=5, image_size=32)
 

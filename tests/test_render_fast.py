@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from videomnist_gpu.render import render_reference as reference
-from videomnist_gpu.render_fast import affine_patch_size, render_fast
+from videomnist_gpu.synth.render import render_reference as reference
+from videomnist_gpu.synth.render_fast import affine_patch_size, render_fast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from videomnist_gpu.baselines import (  # noqa: E402
+from videomnist_gpu.bench.baselines import (  # noqa: E402
     classic_moving_mnist_clips,
     full_canvas_grid_sample_clips,
     original_scipy_clips,

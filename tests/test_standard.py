@@ -1,7 +1,7 @@
 """The standard presets are the original generators in distribution, and render exactly.
 
 Each preset is compared with our per-clip numpy re-implementation of its original generator
-(`videomnist_gpu.standard_baselines`) over thousands of digit tracks, with fixed seeds (so the
+(`videomnist_gpu.bench.standard_baselines`) over thousands of digit tracks, with fixed seeds (so the
 outcome is fixed): chi-square tests on start positions, displacements, bounces; KS tests on
 per-frame ink. Every test also shows that it can fail: a generator that differs slightly (a
 longer step, the other SVG variant) is rejected by the same statistic.
@@ -19,9 +19,9 @@ from scipy import stats
 from conftest import fake_cuda
 from kernel_contract import check_kernel_contract
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
-from videomnist_gpu.render import render_reference
-from videomnist_gpu.render_fast import render_integer, render_translation
-from videomnist_gpu.standard_baselines import srivastava_clips, svg_clips
+from videomnist_gpu.bench.standard_baselines import srivastava_clips, svg_clips
+from videomnist_gpu.synth.render import render_reference
+from videomnist_gpu.synth.render_fast import render_integer, render_translation
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 N_TRACKS_CLIPS = 2500   # clips whose trajectories are compared (2 independent digits each)

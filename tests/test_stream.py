@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from conftest import fake_cuda
 from videomnist_gpu import Synthesizer, VideoMNISTConfig, VideoMNISTStream
-from videomnist_gpu.stream import batch_from_clips, normalize_video
+from videomnist_gpu.data.stream import batch_from_clips, normalize_video
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)
 KEYS = ("video", "label", "labels", "motion", "position", "index")
@@ -277,7 +277,7 @@ def test_a_stream_pickles_without_its_buffers_for_spawned_workers():
 
 
 def test_uint8_batch_on_fake_cuda_and_its_normalization_on_the_device():
-    from videomnist_gpu.datamodule import VideoMNISTDataModule
+    from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 
     cpu = Synthesizer(CONFIG, device="cpu")
     cpu.bank("train")

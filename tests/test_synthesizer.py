@@ -155,7 +155,7 @@ def test_fast_renderer_matches_the_reference(name, config, n):
     """The Synthesizer's fast path equals the affine_grid/grid_sample reference (1,000 clips in all)."""
     import math
 
-    from videomnist_gpu.render import render_reference
+    from videomnist_gpu.synth.render import render_reference
 
     synth = Synthesizer(config, device="cpu")
     p = synth.params(torch.arange(n))

@@ -18,7 +18,7 @@ import torch
 
 from videomnist_gpu import VideoMNISTConfig
 from videomnist_gpu.cli import main
-from videomnist_gpu.datamodule import VideoMNISTDataModule
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 from videomnist_gpu.models import VQVAE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,7 @@ def test_resume_continues_steps_and_stream(runs):
 
 
 def test_sample_writes_gif_mp4_npy_and_labels_that_evaluate_reads(runs):
-    from videomnist_gpu.evaluate import load_clips
+    from videomnist_gpu.evaluation.evaluate import load_clips
 
     out = runs["cwd"] / "out"
     assert (out / "s.gif").stat().st_size > 0 and (out / "s.mp4").stat().st_size > 0
@@ -167,7 +167,7 @@ def test_sample_writes_gif_mp4_npy_and_labels_that_evaluate_reads(runs):
 
 
 def test_train_from_an_hdf5_export(tmp_path):
-    from videomnist_gpu.export import export_dataset
+    from videomnist_gpu.hdf5.export import export_dataset
 
     export_dataset(tmp_path / "tiny.h5", VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32),
                    videos_per_digit=1, test_videos_per_digit=1, device="cpu", progress=False)

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from videomnist_gpu import visualize as V
-from videomnist_gpu.stats import StatsAccumulator, dataset_stats, format_stats
+from videomnist_gpu.viz import visualize as V
+from videomnist_gpu.viz.stats import StatsAccumulator, dataset_stats, format_stats
 
 MOTIONS = ("bounce", "circular", "linear")
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")])]

@@ -1,4 +1,4 @@
-"""`videomnist visualize` and `videomnist_gpu.samples`: from a config, from an HDF5 file, bad input."""
+"""`videomnist visualize` and `videomnist_gpu.viz.samples`: from a config, from an HDF5 file, bad input."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
-from videomnist_gpu import visualize as V
 from videomnist_gpu.cli import main
-from videomnist_gpu.samples import hdf5_stats, load_hdf5_samples, visualize_hdf5
+from videomnist_gpu.viz import visualize as V
+from videomnist_gpu.viz.samples import hdf5_stats, load_hdf5_samples, visualize_hdf5
 
 MOTIONS = ("bounce", "circular", "linear")
 CFG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32, motion_types=MOTIONS)

@@ -2,13 +2,13 @@
 
 __version__ = "0.1.0"
 
-from videomnist_gpu.config import VideoMNISTConfig  # noqa: E402
-from videomnist_gpu.digits import DigitBank, load_digit_bank  # noqa: E402
+from videomnist_gpu.synth.config import VideoMNISTConfig  # noqa: E402
+from videomnist_gpu.synth.digits import DigitBank, load_digit_bank  # noqa: E402
 from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
-from videomnist_gpu.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
-from videomnist_gpu.reader import HDF5VideoDataset  # noqa: E402
-from videomnist_gpu.synthesizer import Clips, Synthesizer  # noqa: E402
-from videomnist_gpu.stream import VideoMNISTStream  # noqa: E402
+from videomnist_gpu.synth.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
+from videomnist_gpu.hdf5.reader import HDF5VideoDataset  # noqa: E402
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer  # noqa: E402
+from videomnist_gpu.data.stream import VideoMNISTStream  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -31,7 +31,7 @@ __all__ = [
 def __getattr__(name: str):
     # The DataModule imports Lightning (slow): load it only when asked for.
     if name == "VideoMNISTDataModule":
-        from videomnist_gpu.datamodule import VideoMNISTDataModule
+        from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 
         return VideoMNISTDataModule
     raise AttributeError(f"module 'videomnist_gpu' has no attribute {name!r}")

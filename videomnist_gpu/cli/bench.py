@@ -30,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.bench import markdown_report, results_to_json, run_benchmark
-    from videomnist_gpu.synthesizer import parse_device
+    from videomnist_gpu.bench.throughput import markdown_report, results_to_json, run_benchmark
+    from videomnist_gpu.synth.synthesizer import parse_device
     from videomnist_gpu.errors import UsageError
     from videomnist_gpu.interrupt import check_interrupt
 

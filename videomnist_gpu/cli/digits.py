@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from videomnist_gpu.cli.flags import add_flag
-from videomnist_gpu.digits import download_mnist, load_digit_bank
+from videomnist_gpu.synth.digits import download_mnist, load_digit_bank
 
 
 def add_parser(subparsers) -> None:

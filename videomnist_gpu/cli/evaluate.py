@@ -1,6 +1,6 @@
 """`videomnist evaluate`: score clips (samples, reconstructions, exports) against real VideoMNIST clips.
 
-Thin: parse, call `videomnist_gpu.evaluate.evaluate`, print the table (or JSON), write `--output_file`.
+Thin: parse, call `videomnist_gpu.evaluation.evaluate.evaluate`, print the table (or JSON), write `--output_file`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.evaluate import evaluate, format_report, write_json
+    from videomnist_gpu.evaluation.evaluate import evaluate, format_report, write_json
 
     result = evaluate(args.clips, args.labels, reference=args.config, num_reference=args.num_reference,
                       split=args.split, device=args.device, seed=args.seed, batch_size=args.batch_size,

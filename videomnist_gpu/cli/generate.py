@@ -13,11 +13,11 @@ from pathlib import Path
 
 
 from videomnist_gpu.cli.flags import add_flag
-from videomnist_gpu.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
 from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, parse_device
+from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
 SAMPLE_FORMATS = ("gif", "mp4")
@@ -99,8 +99,8 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.export import (check_free_space, check_output_path, default_batch_size, estimate_bytes,
-                                       export_dataset, plan_export)
+    from videomnist_gpu.hdf5.export import (check_free_space, check_output_path, default_batch_size, estimate_bytes,
+                                            export_dataset, plan_export)
 
     config, export = resolve_settings(args)
     if export["output_file"] is None:
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
               f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")
         if args.create_samples:
-            from videomnist_gpu.samples import visualize_hdf5
+            from videomnist_gpu.viz.samples import visualize_hdf5
 
             written = visualize_hdf5(path, samples_dir, formats=formats, num_samples=num_samples,
                                      overwrite=args.overwrite)

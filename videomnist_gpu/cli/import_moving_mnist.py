@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.moving_mnist_file import import_moving_mnist
+    from videomnist_gpu.hdf5.moving_mnist import import_moving_mnist
 
     path = import_moving_mnist(args.file, args.output_file, overwrite=args.overwrite)
     print(f"wrote {path}: the clips of {args.file} as the test split")

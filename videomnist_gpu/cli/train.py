@@ -105,7 +105,7 @@ def add_parser(subparsers) -> None:
 def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     from videomnist_gpu.models import read_preset
     from videomnist_gpu.presets import resolve_preset
-    from videomnist_gpu.training import RunSettings
+    from videomnist_gpu.models.training import RunSettings
 
     preset = read_preset(resolve_preset(args.config))
     overrides = {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_SETTINGS}
@@ -128,7 +128,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from videomnist_gpu.training import train
+    from videomnist_gpu.models.training import train
 
     preset, settings = _settings(args)
     out = settings.output_dir
@@ -150,8 +150,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from videomnist_gpu.synthesizer import parse_device
-    from videomnist_gpu.training import load_videogpt, sample_videos
+    from videomnist_gpu.synth.synthesizer import parse_device
+    from videomnist_gpu.models.training import load_videogpt, sample_videos
 
     if args.ckpt is None:
         raise UsageError("--ckpt: required (a VideoGPT checkpoint from train-videogpt)")

@@ -22,8 +22,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.synthesizer import parse_device
-    from videomnist_gpu.verify import verify_file
+    from videomnist_gpu.synth.synthesizer import parse_device
+    from videomnist_gpu.hdf5.verify import verify_file
 
     device = parse_device(args.device)
     report = verify_file(args.file, num_clips=args.num_clips, device=device, seed=args.seed)

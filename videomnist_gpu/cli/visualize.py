@@ -1,7 +1,7 @@
 """`videomnist visualize`: GIFs, MP4s, a montage, class comparisons and dataset statistics.
 
 From an HDF5 export (`--hdf5_path`) or straight from the generator (`--config NAME_OR_PATH`);
-the work is `videomnist_gpu.samples.visualize_hdf5` / `visualize_config`.
+the work is `videomnist_gpu.viz.samples.visualize_hdf5` / `visualize_config`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import argparse
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
-from videomnist_gpu.keyed_random import SPLITS
-from videomnist_gpu.visualize import VIDEO_FORMATS
+from videomnist_gpu.synth.keyed_random import SPLITS
+from videomnist_gpu.viz.visualize import VIDEO_FORMATS
 
 
 def add_parser(subparsers) -> None:
@@ -46,7 +46,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.samples import visualize_config, visualize_hdf5
+    from videomnist_gpu.viz.samples import visualize_config, visualize_hdf5
 
     if (args.hdf5_path is None) == (args.config is None):
         raise UsageError("visualize: give exactly one of --hdf5_path FILE or --config NAME_OR_PATH.")
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_config(name_or_path: str):
-    from videomnist_gpu.config import VideoMNISTConfig
+    from videomnist_gpu.synth.config import VideoMNISTConfig
     from videomnist_gpu.presets import resolve_preset
 
     path = resolve_preset(name_or_path)

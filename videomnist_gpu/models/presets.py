@@ -46,7 +46,7 @@ def read_preset(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         UsageError: missing file, not a mapping, or a nested value.
     """
-    from videomnist_gpu.config import read_yaml_mapping
+    from videomnist_gpu.synth.config import read_yaml_mapping
 
     if not os.path.isfile(path):
         raise UsageError(f"config: no such file {os.fspath(path)!r}.")

@@ -1,6 +1,6 @@
 """What VQ-VAE and VideoGPT validation logs besides the losses: digit scores of their outputs.
 
-The digit classifier of `videomnist_gpu.evaluate` is loaded (or trained, once, then cached) for
+The digit classifier of `videomnist_gpu.evaluation.evaluate` is loaded (or trained, once, then cached) for
 the dataset of the run's DataModule: its train digits at its digit size. Runs whose DataModule has
 no VideoMNIST `config`, or whose clips hold more than one digit, log no digit scores.
 
@@ -33,11 +33,11 @@ def digit_judge(module: pl.LightningModule):
         return module._digit_judge
     trainer = module._trainer
     config = getattr(getattr(trainer, "datamodule", None), "config", None) if trainer is not None else None
-    from videomnist_gpu.config import VideoMNISTConfig
+    from videomnist_gpu.synth.config import VideoMNISTConfig
 
     if not isinstance(config, VideoMNISTConfig) or config.num_digits != 1:
         return None
-    from videomnist_gpu.evaluate import classifier_for
+    from videomnist_gpu.evaluation.evaluate import classifier_for
 
     module._digit_judge = (classifier_for(config, module.device), config.margin)
     return module._digit_judge

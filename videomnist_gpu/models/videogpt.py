@@ -29,12 +29,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.evaluate import training_scores
+from videomnist_gpu.evaluation.evaluate import training_scores
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models.transformer import Transformer
 from videomnist_gpu.models.validation_scores import digit_judge
 from videomnist_gpu.models.vqvae import VQVAE, _log_videos, load_vqvae
-from videomnist_gpu.visualize import to_uint8_clips
+from videomnist_gpu.viz.visualize import to_uint8_clips
 
 __all__ = ["VideoGPT"]
 

@@ -28,11 +28,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.evaluate import training_scores
+from videomnist_gpu.evaluation.evaluate import training_scores
 from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
 from videomnist_gpu.models.validation_scores import digit_judge, psnr
-from videomnist_gpu.visualize import to_uint8_clips
+from videomnist_gpu.viz.visualize import to_uint8_clips
 
 __all__ = ["VQVAE", "load_vqvae"]
 
@@ -356,7 +356,7 @@ def _log_videos(module: pl.LightningModule, tag: str, videos: Tensor, fps: int =
     trainer = module._trainer
     if trainer is None or not trainer.is_global_zero or trainer.sanity_checking:
         return
-    from videomnist_gpu.visualize import save_videos
+    from videomnist_gpu.viz.visualize import save_videos
 
     name = f"{tag.replace('/', '_')}_step{module.global_step:07d}.gif"
     save_videos(videos.detach().float(), Path(trainer.default_root_dir) / "videos" / name, fps=fps, ncol=ncol,

@@ -10,9 +10,9 @@ The pieces of that safe write (`partial_path`, `check_output_path`, `check_free_
 the layout (`import_moving_mnist`).
 
 The layout (dataset names, dtypes, shapes, chunks, attributes, format version) is
-`videomnist_gpu.hdf5_layout`'s. Every chunk carries a fletcher32 checksum. Compression is gzip by
+`videomnist_gpu.hdf5.layout`'s. Every chunk carries a fletcher32 checksum. Compression is gzip by
 default (deflate, readable by every HDF5 reader; the data's chunks are compressed on threads by
-`videomnist_gpu.hdf5_chunks` and written pre-filtered), or lzf (h5py only) or none. Clip `i` has
+`videomnist_gpu.hdf5.chunks` and written pre-filtered), or lzf (h5py only) or none. Clip `i` has
 class `i % 10`: each class has exactly `n` clips per split, interleaved.
 """
 
@@ -32,14 +32,14 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.hdf5_chunks import DEFLATE_LEVEL, ChunkWriter
-from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
+from videomnist_gpu.hdf5.chunks import DEFLATE_LEVEL, ChunkWriter
+from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
                                         write_attrs)
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
-from videomnist_gpu.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import NUM_CLASSES
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
 
 __all__ = [
     "export_dataset",

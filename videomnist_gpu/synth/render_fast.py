@@ -13,7 +13,7 @@ tensor shapes and host floats, every tensor created on the inputs' device.
 
 Memory: the kernels write their result into ``out`` when given (every byte overwritten). On the
 CPU their temporaries live in per-thread scratch buffers reused across calls
-(`videomnist_gpu.cpu_buffers.scratch`), so a call pays for no fresh pages; elsewhere they are
+(`videomnist_gpu.synth.cpu_buffers.scratch`), so a call pays for no fresh pages; elsewhere they are
 ordinary tensors (CUDA's caching allocator reuses memory).
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from videomnist_gpu.cpu_buffers import scratch
-from videomnist_gpu.render import BOX_CORNERS, integral_image
+from videomnist_gpu.synth.cpu_buffers import scratch
+from videomnist_gpu.synth.render import BOX_CORNERS, integral_image
 
 __all__ = [
     "render_fast",

@@ -214,7 +214,7 @@ class VideoMNISTConfig:
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
-        from videomnist_gpu.motions import registered_motions
+        from videomnist_gpu.synth.motions import registered_motions
 
         _check_int("sequence_length", self.sequence_length, minimum=2)
         _check_int("image_size", self.image_size, minimum=8)

@@ -26,7 +26,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["KernelCounter", "KernelCount", "count_render_kernels"]
 
@@ -116,7 +116,7 @@ def count_render_kernels(config: VideoMNISTConfig, batch_size: int, split: str =
     """
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    from videomnist_gpu.synthesizer import Synthesizer
+    from videomnist_gpu.synth.synthesizer import Synthesizer
 
     cpu = Synthesizer(config, device="cpu")
     bank = cpu.bank(split)

@@ -1,4 +1,4 @@
-"""A small CNN that reads the digit in a frame: the judge of `videomnist_gpu.evaluate`.
+"""A small CNN that reads the digit in a frame: the judge of `videomnist_gpu.evaluation.evaluate`.
 
 The classifier sees a 16x16 window resampled from a square of `digit_size` pixels around a point
 (`crop_windows`). Training draws the same windows from the digit bank's train sprites (rendered
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from videomnist_gpu.digits import DigitBank, default_data_root
+from videomnist_gpu.synth.digits import DigitBank, default_data_root
 
 __all__ = ["DigitClassifier", "TrainedClassifier", "crop_windows", "load_or_train_classifier",
            "classifier_cache_path"]

@@ -1,6 +1,6 @@
 """Synthesis throughput per device, against the baselines users would run instead, in one run.
 
-    >>> from videomnist_gpu.bench import run_benchmark, markdown_report   # doctest: +SKIP
+    >>> from videomnist_gpu.bench.throughput import run_benchmark, markdown_report   # doctest: +SKIP
     >>> results = run_benchmark(device="cpu", quick=True)                  # doctest: +SKIP
     >>> print(markdown_report(results))                                    # doctest: +SKIP
 
@@ -12,7 +12,7 @@ What is measured:
   fresh clip indices; the device is synchronized (CUDA events on a GPU); the median of the repeats
   is reported.
 - **Baselines** with equal work (one digit, 16 frames, 64x64, the same number of clips), see
-  `videomnist_gpu.baselines`: the original scripts' algorithm (scipy per frame), the classic
+  `videomnist_gpu.bench.baselines`: the original scripts' algorithm (scipy per frame), the classic
   Moving MNIST generator (numpy paste) and the naive full-canvas `grid_sample`.
 - **The batch sweep** (default config at every batch of `BATCH_SWEEP`, rotation/scale off and
   on) runs interleaved with the baselines, one call of each per round, so machine load hits all
@@ -20,7 +20,7 @@ What is measured:
   algorithm, the classic generator, and rotation/scale on against off); read them, not the
   absolute numbers. The headline rows are batch 128 of the sweep.
 - **Kernels and bytes per clip** of one default render (and one with rotation/scale) at batch
-  4,096, counted on a fake CUDA device (`videomnist_gpu.kernel_count`): what a GPU would launch.
+  4,096, counted on a fake CUDA device (`videomnist_gpu.bench.kernel_count`): what a GPU would launch.
 
 On the CPU, cases whose buffers would exceed `max_memory_gb` are measured at the largest batch
 that fits (the row says which batch was measured).
@@ -41,14 +41,14 @@ import numpy as np
 import torch
 
 from videomnist_gpu import __version__
-from videomnist_gpu.baselines import (
+from videomnist_gpu.bench.baselines import (
     classic_moving_mnist_clips,
     full_canvas_grid_sample_clips,
     original_scipy_clips,
 )
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.kernel_count import count_render_kernels
-from videomnist_gpu.synthesizer import Synthesizer
+from videomnist_gpu.bench.kernel_count import count_render_kernels
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.synthesizer import Synthesizer
 
 __all__ = [
     "BATCH_SIZES",

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-from videomnist_gpu.datamodule import VideoMNISTDataModule
+from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
@@ -194,7 +194,7 @@ def _check_before_writing(settings: RunSettings, sequence_length: int, resolutio
         raise UsageError(f"--num_workers: the stream synthesizes on the GPU and needs 0 workers "
                          f"(CUDA cannot run in forked DataLoader workers), got {settings.num_workers}")
     if settings.data_path is not None:
-        from videomnist_gpu.reader import HDF5VideoDataset
+        from videomnist_gpu.hdf5.reader import HDF5VideoDataset
 
         try:
             HDF5VideoDataset(settings.data_path, sequence_length, train=True, resolution=resolution,
@@ -234,7 +234,7 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
     `.labels.npy` int64 `(n,)` the label each clip was sampled with (`labels`, or the default
     `0, 1, ..., 9, 0, ...`), which `videomnist evaluate OUTPUT.npy` reads.
     """
-    from videomnist_gpu.visualize import save_videos, to_uint8_video
+    from videomnist_gpu.viz.visualize import save_videos, to_uint8_video
 
     label_tensor = model._check_labels(n, labels)  # (n,) given or default classes; None without class_cond
     captions = None if label_tensor is None else [f"digit {c}" for c in label_tensor.tolist()]

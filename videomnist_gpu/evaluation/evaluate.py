@@ -2,7 +2,7 @@
 
     >>> import torch
     >>> from videomnist_gpu import Synthesizer, VideoMNISTConfig
-    >>> from videomnist_gpu.evaluate import evaluate
+    >>> from videomnist_gpu.evaluation.evaluate import evaluate
     >>> config = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)
     >>> clips = Synthesizer(config, device="cpu").render(torch.arange(50), split="test")
     >>> result = evaluate(clips.video, clips.label[:, 0], reference=config, num_reference=100)
@@ -56,14 +56,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
-from videomnist_gpu.digits import load_digit_bank
 from videomnist_gpu.errors import UsageError, check_int
-from videomnist_gpu.hdf5_layout import decode_config
-from videomnist_gpu.keyed_random import check_split
+from videomnist_gpu.evaluation.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
+from videomnist_gpu.hdf5.layout import decode_config
 from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synthesizer import Synthesizer, parse_device
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import load_digit_bank
+from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
 __all__ = ["evaluate", "load_clips", "clip_measures", "frechet_distance", "format_report",
            "reference_config", "write_json", "classifier_for", "training_scores", "INK_FLOOR"]
@@ -105,7 +105,7 @@ def load_clips(source: str | os.PathLike | Tensor | np.ndarray, split: str = "te
     if not path.exists():
         raise UsageError(f"clips: no such file {str(path)!r}")
     if _is_hdf5(path):
-        from videomnist_gpu.samples import load_hdf5_samples, read_hdf5_info
+        from videomnist_gpu.viz.samples import load_hdf5_samples, read_hdf5_info
 
         n = read_hdf5_info(path, split).num_videos
         if n == 0:
@@ -236,7 +236,7 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
                      root: str | os.PathLike | None) -> tuple[VideoMNISTConfig, Tensor, Tensor, str]:
     """(config, video uint8 (M, T, H, W), labels (M, K), description) of the reference."""
     if isinstance(reference, (str, os.PathLike)) and _is_hdf5(Path(reference)):
-        from videomnist_gpu.samples import load_hdf5_samples, read_hdf5_info
+        from videomnist_gpu.viz.samples import load_hdf5_samples, read_hdf5_info
 
         info = read_hdf5_info(reference, split)
         if "config_json" not in info.attrs:

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from videomnist_gpu.data.prediction import check_split_frames, split_prediction
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.hdf5_layout import FRAME_DATASETS, dataset_name
-from videomnist_gpu.prediction import check_split_frames, split_prediction
+from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name
 
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
 

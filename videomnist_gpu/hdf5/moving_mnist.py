@@ -2,7 +2,7 @@
 
 The file of Srivastava et al. (2015) holds uint8 frames *frames first*: `(T, N, H, W)`, usually
 `(20, 10000, 64, 64)`. `import_moving_mnist` writes its N clips as the test split of a canonical
-VideoMNIST file (see `hdf5_layout.py`), so `HDF5VideoDataset`, the DataModule (`data_path`),
+VideoMNIST file (see `hdf5/layout.py`), so `HDF5VideoDataset`, the DataModule (`data_path`),
 `videomnist verify` (structure and checksums) and `videomnist visualize --split test` read it:
 
     test_data    uint8 [N*T, H, W]   clip i is frames i*T .. i*T + T - 1, chunked one clip per chunk
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.export import check_free_space, check_output_path, hdf5_written_atomically
-from videomnist_gpu.hdf5_layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
+from videomnist_gpu.hdf5.export import check_free_space, check_output_path, hdf5_written_atomically
+from videomnist_gpu.hdf5.layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
 from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
 

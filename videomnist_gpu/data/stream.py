@@ -9,7 +9,7 @@
     ((2, 1, 4, 32, 32), [0, 1])
 
 Semantics:
-    * Which clips: `videomnist_gpu.partition` (global batches of ``batch_size * world_size``,
+    * Which clips: `videomnist_gpu.data.partition` (global batches of ``batch_size * world_size``,
       each rank a contiguous slice, workers round-robin over batches).
     * Passes: an infinite stream (``num_clips=None``) is one endless pass. A finite stream is a
       fixed set of clips: every ``iter()`` starts a new pass from clip 0 (the same clips in the
@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.cpu_buffers import OutputPool
+from videomnist_gpu.data.partition import clip_ranges, num_global_batches
+from videomnist_gpu.data.prediction import check_split_frames, split_prediction
 from videomnist_gpu.errors import check_int
-from videomnist_gpu.keyed_random import check_split
-from videomnist_gpu.partition import clip_ranges, num_global_batches
-from videomnist_gpu.prediction import check_split_frames, split_prediction
-from videomnist_gpu.synthesizer import Clips, Synthesizer, default_device
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, default_device
 
 __all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video"]
 
@@ -133,7 +133,7 @@ class VideoMNISTStream(IterableDataset):
             initialized (looked up at iteration time), else 0 and 1.
         split_frames: ``(n_past, n_future)`` adding up to the clip length: batches carry
             ``context`` (B, C, n_past, H, W) and ``target`` (B, C, n_future, H, W) instead of
-            ``video`` (see `videomnist_gpu.prediction`); None: ``video``.
+            ``video`` (see `videomnist_gpu.data.prediction`); None: ``video``.
         output: ``float32``: the VideoGPT model batch; ``uint8``: the raw pixels (4x fewer bytes
             to move), to be normalized on the training device with `normalize_video`
             (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).

@@ -27,7 +27,7 @@ import torch
 
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
-from videomnist_gpu.stats import format_stats
+from videomnist_gpu.viz.stats import format_stats
 
 __all__ = [
     "to_uint8_clips",

@@ -1,8 +1,8 @@
 """The canonical VideoMNIST HDF5 layout: dataset names, dtypes, shapes, chunks, attributes.
 
 This module owns what a VideoMNIST file holds; the writer (`export`), the importer
-(`moving_mnist_file`), the verifier (`verify`), the reader (`reader`), the sample loader
-(`samples`) and the evaluator (`evaluate`) all take the layout from here. It may import only
+(`moving_mnist`), the verifier (`verify`), the reader (`reader`), the sample loader
+(`viz.samples`) and the evaluator (`evaluation.evaluate`) all take the layout from here. It may import only
 numpy, h5py (lazily), the config, the digit classes and the package version; it reads and writes
 no clips itself.
 
@@ -34,8 +34,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from videomnist_gpu import __version__
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.digits import NUM_CLASSES
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import NUM_CLASSES
 
 __all__ = [
     "FORMAT_VERSION",

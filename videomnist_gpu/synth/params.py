@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import torch
 
-from videomnist_gpu.config import MAX_DIGITS, VideoMNISTConfig
-from videomnist_gpu.digits import NUM_CLASSES, DigitBank
-from videomnist_gpu.keyed_random import bits_below, random_bits, uniforms
-from videomnist_gpu.motions import MOTION_UNIFORMS, MotionBounds, get_motion, motion_frame_uniforms
+from videomnist_gpu.synth.config import MAX_DIGITS, VideoMNISTConfig
+from videomnist_gpu.synth.digits import NUM_CLASSES, DigitBank
+from videomnist_gpu.synth.keyed_random import bits_below, random_bits, uniforms
+from videomnist_gpu.synth.motions import MOTION_UNIFORMS, MotionBounds, get_motion, motion_frame_uniforms
 
 __all__ = ["ClipParams", "draw_clip_params"]
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.keyed_random import check_split
+from videomnist_gpu.synth.keyed_random import check_split
 
 __all__ = ["DigitBank", "load_digit_bank", "default_data_root", "download_mnist", "read_idx"]
 

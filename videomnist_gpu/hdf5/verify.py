@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.digits import NUM_CLASSES
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.hdf5_layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
+from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
                                         dataset_specs, decode_config, decode_motion_types, scalar_attr)
-from videomnist_gpu.reader import open_hdf5
+from videomnist_gpu.hdf5.reader import open_hdf5
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.digits import NUM_CLASSES
 
 __all__ = ["verify_file", "VerifyReport", "REQUIRED_ATTRS"]
 
@@ -219,7 +219,7 @@ def _check_checksums(f, split: str, config: VideoMNISTConfig, report: VerifyRepo
 # ---------------------------------------------------------------------- content
 def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clips: int, device, seed: int,
                    report: VerifyReport) -> None:
-    from videomnist_gpu.synthesizer import Synthesizer
+    from videomnist_gpu.synth.synthesizer import Synthesizer
 
     synth = Synthesizer(config, device=device)
     stored_device = scalar_attr(f.attrs.get("render_device", ""))

@@ -34,10 +34,10 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader
 
-from videomnist_gpu.config import VideoMNISTConfig
+from videomnist_gpu.data.prediction import check_split_frames
+from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, normalize_video
 from videomnist_gpu.errors import check_int
-from videomnist_gpu.prediction import check_split_frames
-from videomnist_gpu.stream import OUTPUTS, VideoMNISTStream, normalize_video
+from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["VideoMNISTDataModule"]
 
@@ -210,10 +210,10 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise RuntimeError("VideoMNISTDataModule: call setup() first (a Trainer does it for you)")
 
     def _hdf5_loader(self, train: bool) -> DataLoader:
-        # NOTE: untested here; `videomnist_gpu.reader` arrives with the export issue (map-style,
+        # NOTE: untested here; `videomnist_gpu.hdf5.reader` arrives with the export issue (map-style,
         # items {'video': (C, T, H, W), 'label'}). DDP sharding comes from Lightning's
         # DistributedSampler injection, which applies to map-style datasets.
-        from videomnist_gpu.reader import HDF5VideoDataset
+        from videomnist_gpu.hdf5.reader import HDF5VideoDataset
 
         dataset = HDF5VideoDataset(self.data_path, self.config.sequence_length, train=train,
                                    resolution=self.config.image_size, channels=self.channels,

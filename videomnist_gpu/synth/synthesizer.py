@@ -18,13 +18,13 @@ from typing import Sequence
 
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig
-from videomnist_gpu.cpu_buffers import OutputPool
-from videomnist_gpu.digits import DigitBank, load_digit_bank
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.keyed_random import check_split
-from videomnist_gpu.params import ClipParams, draw_clip_params
-from videomnist_gpu.render_fast import render_fast
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
+from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.synth.params import ClipParams, draw_clip_params
+from videomnist_gpu.synth.render_fast import render_fast
 
 __all__ = ["Clips", "Synthesizer", "default_device", "parse_device"]
 

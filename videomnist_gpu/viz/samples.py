@@ -12,7 +12,7 @@ class comparisons, `dataset_stats.txt`; see `visualize.write_samples`):
 pieces (`read_hdf5_info`, `load_hdf5_samples`, `hdf5_stats`, `config_samples`) are public too.
 
 Convention:
-    The HDF5 layout is the canonical one (`videomnist_gpu.hdf5_layout`): `{split}_data` uint8
+    The HDF5 layout is the canonical one (`videomnist_gpu.hdf5.layout`): `{split}_data` uint8
     `(N*T, H, W)` or `(N*T, H, W, 3)` (channel 0 is read), `{split}_idx` int64 `(N,)` start frames,
     `{split}_labels` int64 `(N,)` or `(N, K)`, optional `{split}_motion` int64 `(N,)` indexing
     the `motion_types` attribute. Missing optional attributes read as "unknown"; a missing
@@ -39,14 +39,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from videomnist_gpu.config import VideoMNISTConfig
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.hdf5_layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
+from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
+from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.interrupt import check_interrupt
-from videomnist_gpu.keyed_random import check_split
-from videomnist_gpu.reader import open_hdf5
-from videomnist_gpu.stats import StatsAccumulator, format_stats
-from videomnist_gpu.visualize import VIDEO_FORMATS, write_samples
+from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.viz.stats import StatsAccumulator, format_stats
+from videomnist_gpu.viz.visualize import VIDEO_FORMATS, write_samples
 
 __all__ = [
     "SamplePool",
@@ -360,7 +360,7 @@ def config_samples(
         of the pool plus `split`, `fps`, `digit_source`, `digit_fingerprint`, `seed`
         (the config's), `samples_seed`, `source: "generated from config, no file"`).
     """
-    from videomnist_gpu.synthesizer import Synthesizer, parse_device
+    from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
     seed = _check_seed(seed)
     check_split(split)

@@ -1,0 +1,14 @@
+"""What a clip is and how it is drawn and rendered, on any torch device.
+
+- `config`: `VideoMNISTConfig`, the one frozen description of a dataset.
+- `digits`: the digit bank (MNIST digits of one split as one uint8 tensor) and its sources.
+- `keyed_random`: every random number of clip `i` as a pure function of (seed, split, i).
+- `params`: each clip's digits, motion, trajectories, angle and scale drawn from keyed randomness.
+- `motions`: the motion registry (bounce, linear, circular, spiral and user motions).
+- `render`: the reference renderer, the definition of what a clip looks like.
+- `render_fast`: the fast render kernels that match it.
+- `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
+- `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.
+
+May import: `videomnist_gpu.errors` only. Everything else in the package builds on this.
+"""
