@@ -84,8 +84,8 @@ def _part_consistency(args: argparse.Namespace) -> dict:
     """The same clips rendered on the device and on the CPU: how far apart are they?"""
     import torch
 
-    from videomnist_gpu.bench import HEADLINE, case_config
-    from videomnist_gpu.synthesizer import Synthesizer
+    from videomnist_gpu.bench.throughput import HEADLINE, case_config
+    from videomnist_gpu.synth.synthesizer import Synthesizer
 
     indices = torch.arange(64 if args.quick else 4096)
     result = {"clips": len(indices)}

@@ -317,6 +317,12 @@ def test_bad_invocation_exits_with_one_line(case, tmp_path, capsys):
     assert not (tmp_path / "samples").exists()
 
 
+def test_a_config_that_is_not_a_config_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="^config: expected a VideoMNISTConfig, got dict$"):
+        export_dataset(tmp_path / "out.h5", {"image_size": 64})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_output_is_refused_and_kept(tmp_path, capsys):
     out_file = tmp_path / "out.h5"
     out_file.write_bytes(b"precious")

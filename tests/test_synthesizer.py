@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import fake_cuda
-from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig, load_digit_bank
+from videomnist_gpu import Synthesizer, UsageError, VideoMNISTConfig, VideoMNISTStream, load_digit_bank
 
 QUALITY_CONFIGS = {
     "default": VideoMNISTConfig(digits="mnist-5k", motion_types=("bounce", "circular", "linear", "spiral")),
@@ -117,6 +117,15 @@ def test_bad_indices_and_split_raise():
         synth.render([-1])
     with pytest.raises(ValueError, match="indices"):
         synth.render([[0, 1]])
+    with pytest.raises(ValueError, match=r"indices: expected a 1-D tensor of clip indices, got shape \(\)"):
+        synth.render(torch.tensor(3))
+
+
+def test_an_unknown_device_name_is_a_usage_error():
+    config = VideoMNISTConfig(digits="mnist-5k")
+    for make in (lambda: Synthesizer(config, device="gpu0"), lambda: VideoMNISTStream(config, 2, device="gpu0")):
+        with pytest.raises(UsageError, match="^device: unknown device 'gpu0'. Valid: cpu, cuda, cuda:N, mps$"):
+            make()
 
 
 def test_render_on_fake_cuda_keeps_everything_on_the_device():

@@ -210,9 +210,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise RuntimeError("VideoMNISTDataModule: call setup() first (a Trainer does it for you)")
 
     def _hdf5_loader(self, train: bool) -> DataLoader:
-        # NOTE: untested here; `videomnist_gpu.hdf5.reader` arrives with the export issue (map-style,
-        # items {'video': (C, T, H, W), 'label'}). DDP sharding comes from Lightning's
-        # DistributedSampler injection, which applies to map-style datasets.
+        # Map-style items {'video': (C, T, H, W), 'label'}; under DDP, Lightning shards them by
+        # injecting a DistributedSampler (it does so for map-style datasets).
         from videomnist_gpu.hdf5.reader import HDF5VideoDataset
 
         dataset = HDF5VideoDataset(self.data_path, self.config.sequence_length, train=train,

@@ -37,7 +37,7 @@ from videomnist_gpu.errors import check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.cpu_buffers import OutputPool
 from videomnist_gpu.synth.keyed_random import check_split
-from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, default_device
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, as_device
 
 __all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video"]
 
@@ -155,9 +155,8 @@ class VideoMNISTStream(IterableDataset):
             or ``rank >= world_size``. Its subclass `UsageError` when `batch_size`, `channels`,
             `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
             `split` is unknown, or `split_frames` is not two integers >= 1 adding up to
-            ``config.sequence_length``.
-        RuntimeError: `device` is a string torch cannot parse; or, at iteration, the stream runs
-            in a DataLoader worker with a non-CPU device.
+            ``config.sequence_length``, or `device` is not a device name torch knows.
+        RuntimeError: at iteration, the stream runs in a DataLoader worker with a non-CPU device.
         UsageError: at the first batch of a split, its digits cannot be loaded (see
             `load_digit_bank`).
     """
@@ -187,7 +186,7 @@ class VideoMNISTStream(IterableDataset):
         self.config = config
         self.batch_size = batch_size
         self.split = split
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = as_device(device)
         self.channels = channels
         self.split_frames = check_split_frames(split_frames, config.sequence_length)
         self.output = output

@@ -39,7 +39,7 @@ from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_nam
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
-from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, default_device
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, as_device
 
 __all__ = [
     "export_dataset",
@@ -92,11 +92,15 @@ def _check_positive_int(name: str, value, minimum: int = 1) -> int:
 def default_batch_size(device: torch.device | str | None, config: VideoMNISTConfig | None = None) -> int:
     """512 clips on accelerators; on the CPU 128 default clips (the kernels' fastest batch), fewer
     for longer or larger clips (`config`) so a batch and its render temporaries stay as small."""
-    device = torch.device(device) if device is not None else default_device()
-    if device.type != "cpu":
+    if as_device(device).type != "cpu":
         return 512
     pixels = 1 if config is None else config.sequence_length * config.image_size**2 / (16 * 64 * 64)
     return max(1, min(CPU_RENDER_SLICE, int(CPU_RENDER_SLICE / pixels)))
+
+
+def _check_config(config: object) -> None:
+    if not isinstance(config, VideoMNISTConfig):
+        raise UsageError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
 
 
 def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_videos_per_digit: int | None = None,
@@ -110,8 +114,7 @@ def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_vid
             `test_videos_per_digit` or `batch_size` is not an integer >= 1; `channels` is not 1
             or 3; or `compression` is not one of `COMPRESSIONS` (or None).
     """
-    if not isinstance(config, VideoMNISTConfig):
-        raise UsageError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
+    _check_config(config)
     vpd = _check_positive_int("videos_per_digit", videos_per_digit)
     tvpd = max(1, vpd // 5) if test_videos_per_digit is None else _check_positive_int(
         "test_videos_per_digit", test_videos_per_digit)
@@ -288,7 +291,7 @@ def export_dataset(
 
     Writes clips ``0 .. 10 * videos_per_digit - 1`` of the train split and
     ``0 .. 10 * test_videos_per_digit - 1`` of the test split in the layout of
-    `videomnist_gpu.hdf5_layout` (per split: ``{split}_data`` uint8 (N*T, H, W) or
+    `videomnist_gpu.hdf5.layout` (per split: ``{split}_data`` uint8 (N*T, H, W) or
     (N*T, H, W, 3), ``{split}_idx`` int64 (N,), ``{split}_labels`` int64 (N,) or (N, K),
     ``{split}_motion`` int64 (N,), ``{split}_position`` float32 (N, T, K, 2), and
     ``{split}_angle``/``{split}_scale`` float32 (N, T, K) when the config rotates/scales), into
@@ -332,6 +335,7 @@ def export_dataset(
         Interrupted: (a `VideoMNISTError`, exit code 128 + signal) SIGINT or SIGTERM arrived;
             nothing is written to `path`.
     """
+    _check_config(config)  # before the default batch size reads it
     if batch_size is None:
         batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)
     plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)

@@ -26,7 +26,7 @@ from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.params import ClipParams, draw_clip_params
 from videomnist_gpu.synth.render_fast import render_fast
 
-__all__ = ["Clips", "Synthesizer", "default_device", "parse_device"]
+__all__ = ["Clips", "Synthesizer", "as_device", "default_device", "parse_device"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,22 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def as_device(name: str | torch.device | None) -> torch.device:
+    """A device name (or device) as a `torch.device`; None: `default_device()`.
+
+    Only the name is checked, not whether the device exists here (`parse_device` checks both).
+
+    Raises:
+        UsageError: `name` is not a device name torch knows.
+    """
+    if name is None:
+        return default_device()
+    try:
+        return torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise UsageError(f"device: unknown device {name!r}. Valid: cpu, cuda, cuda:N, mps") from None
+
+
 def parse_device(name: str | torch.device | None) -> torch.device:
     """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices.
 
@@ -75,12 +91,7 @@ def parse_device(name: str | torch.device | None) -> torch.device:
         UsageError: `name` is not a device torch knows, is not cpu/cuda/mps, or asks for CUDA or
             MPS where it is not available, or for a CUDA index that does not exist.
     """
-    if name is None:
-        return default_device()
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError, TypeError):
-        raise UsageError(f"device: unknown device {name!r}. Valid: cpu, cuda, cuda:N, mps") from None
+    device = as_device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise UsageError(f"device: {name!r} requested but CUDA is not available here; use --device cpu")
@@ -113,18 +124,18 @@ class Synthesizer:
     Args:
         config: the dataset description (already validated by its constructor).
         device: where digits live and clips are rendered: a `torch.device` or a string such as
-            `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU). Not checked for
-            availability here; use `parse_device` for a one-line `UsageError`.
+            `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU). Its availability is
+            not checked here (`parse_device` checks it).
         root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
 
     Raises:
-        RuntimeError: `device` is a string torch cannot parse (raised by `torch.device`).
+        UsageError: `device` is not a device name torch knows.
     """
 
     def __init__(self, config: VideoMNISTConfig, device: torch.device | str | None = None,
                  root: str | Path | None = None) -> None:
         self.config = config
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = as_device(device)
         self.root = root
         self._banks: dict[str, DigitBank] = {}
         self._videos = OutputPool()  # CPU only: recycled memory for returned videos
@@ -179,12 +190,16 @@ class Synthesizer:
                 avoid a device sync) holds a negative index.
         """
         check_split(split)
+        return draw_clip_params(self.config, self.bank(split), self._clip_indices(indices), split)
+
+    def _clip_indices(self, indices: torch.Tensor | Sequence[int]) -> torch.Tensor:
+        """`indices` as int64 (B,) on the device; ValueError for another shape or (CPU) a negative index."""
         indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         if indices.ndim != 1:
             raise ValueError(f"indices: expected a 1-D tensor of clip indices, got shape {tuple(indices.shape)}")
         if indices.device.type == "cpu" and indices.numel() and int(indices.min()) < 0:
             raise ValueError("indices: clip indices must be >= 0")
-        return draw_clip_params(self.config, self.bank(split), indices, split)
+        return indices
 
     def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
         """Render clips `indices` of `split`.
@@ -206,9 +221,9 @@ class Synthesizer:
                 `load_digit_bank`).
             ValueError: `indices` has more than one dimension, or (on the CPU) a negative index.
         """
-        indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
+        indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
-        B, T, H = (indices.shape[0] if indices.ndim == 1 else 0), self.config.sequence_length, self.config.image_size
+        B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
         if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
             step = CPU_RENDER_SLICE if self.config.translation_only else CPU_AFFINE_SLICE
