@@ -232,7 +232,7 @@ class Synthesizer:
             step = max(B, 1)
         parts = []
         for a in range(0, max(B, 1), step):  # slices of the batch, never clips
-            p = self.params(indices[a:a + step], split)
+            p = draw_clip_params(self.config, bank, indices[a:a + step], split)  # indices checked above
             render_from_params(self.config, bank, p, out=video[a:a + step])
             parts.append(p)
         p = ClipParams.cat(parts)
