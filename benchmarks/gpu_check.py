@@ -69,7 +69,7 @@ def _part_export(args: argparse.Namespace) -> dict:
     export_s = time.perf_counter() - start
     result = {"export_process_s": export_s, "file_mib": path.stat().st_size / 2**20,
               "videos_per_digit": 2 if args.quick else 1000}
-    for where in (args.device, "cpu"):  # re-rendered where it was written (bitwise), then on the CPU
+    for where in dict.fromkeys((args.device, "cpu")):  # where written (bitwise), then on the CPU
         start = time.perf_counter()
         verify = subprocess.run([sys.executable, "-m", "videomnist_gpu", "verify", str(path), "--device", where])
         result[f"verify_on_{where}_exit_code"] = verify.returncode
