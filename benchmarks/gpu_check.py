@@ -45,7 +45,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("tests", "bench", "stream", "export", "consistency", "train")
-_TIMEOUTS = {"tests": 240, "bench": 240, "stream": 150, "export": 180, "consistency": 60, "train": 240}  # s, full size
+# seconds per part at full size
+_TIMEOUTS = {"tests": 240, "bench": 240, "stream": 150, "export": 180, "consistency": 60, "train": 240}
 _TAIL = 3000  # characters of each part's output kept in the JSON
 
 
