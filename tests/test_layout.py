@@ -22,7 +22,7 @@ MAY_IMPORT = {
     "errors": set(),
     "interrupt": {"errors"},
     "presets": {"errors"},
-    "synth": {"errors"},
+    "synth": {"errors", "presets"},
     "data": {"synth", "errors"},
     "hdf5": {"synth", "data.prediction", "errors", "interrupt"},
     "viz": {"synth", "hdf5", "errors", "interrupt"},

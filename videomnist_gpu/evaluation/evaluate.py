@@ -59,8 +59,7 @@ from torch import Tensor
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.evaluation.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.hdf5.layout import decode_config
-from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.digits import load_digit_bank
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
@@ -76,11 +75,7 @@ INK_FLOOR = 25  # intensities below this (of 255) are background
 
 def reference_config(name_or_path: str | os.PathLike) -> VideoMNISTConfig:
     """A dataset config from a YAML path or a preset name such as `videomnist`."""
-    path = resolve_preset(name_or_path)
-    try:
-        return VideoMNISTConfig.from_yaml(path)
-    except (ValueError, TypeError) as err:
-        raise UsageError(f"config: {path} is not a dataset preset ({err})") from None
+    return as_config(name_or_path, "--config")
 
 
 def _is_hdf5(path: Path) -> bool:
