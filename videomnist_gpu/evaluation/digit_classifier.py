@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.synth.digits import DigitBank, default_data_root
 
 __all__ = ["DigitClassifier", "TrainedClassifier", "crop_windows", "load_or_train_classifier",
@@ -169,6 +170,7 @@ def _train_steps(train: DigitBank, test: DigitBank, device: torch.device, steps:
         loss.backward()
         optimizer.step()
         schedule.step()
+        check_interrupt()  # a safe point for Ctrl-C: training takes seconds
     model.eval()
     accuracy = _accuracy(model, _clean_windows(test.images.to(device)), test.labels.to(device))
     return model, accuracy

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.file_kind import NPY, file_kind
 from videomnist_gpu.hdf5.export import check_free_space, check_output_path, hdf5_written_atomically
 from videomnist_gpu.hdf5.layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
 from videomnist_gpu.interrupt import check_interrupt
@@ -43,11 +44,14 @@ def read_moving_mnist_npy(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"file: {str(path)!r} does not exist (expected mnist_test_seq.npy or a file like it)")
+    kind = file_kind(path)
+    if kind != NPY:
+        raise UsageError(f"file: {str(path)!r} is {kind}, not a .npy array (expected mnist_test_seq.npy: "
+                         "uint8 frames (T, N, H, W))")
     try:
         frames = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
-        raise UsageError(f"file: {str(path)!r} is not a .npy array ({reason})") from None
+    except (ValueError, OSError, EOFError):  # a damaged header, or an array of Python objects
+        raise UsageError(f"file: {str(path)!r} is not a readable .npy array of uint8 frames (T, N, H, W)") from None
     if frames.dtype != np.uint8:
         raise UsageError(f"file: {str(path)!r} holds {frames.dtype}, expected uint8 frames (T, N, H, W)")
     if frames.ndim != 4 or frames.shape[0] < 2 or frames.shape[1] < 1 or frames.shape[2] != frames.shape[3]:
