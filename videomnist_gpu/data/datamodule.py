@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 
 from videomnist_gpu.data.prediction import check_split_frames
 from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, check_channels, normalize_video
-from videomnist_gpu.errors import check_int
+from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 
 __all__ = ["VideoMNISTDataModule"]
@@ -77,12 +77,12 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             batches carry only ``video`` and ``label``.
 
     Raises:
-        ValueError: `config` is not a config, dict or path; a config field (or the override of
+        UsageError: (a `ValueError`) in one line naming the argument: `config` is not a config,
+            dict, preset name or path; a config field (or the override of
             `sequence_length`/`resolution`) fails validation, or the YAML preset cannot be read;
-            `output` is unknown, or is ``uint8`` together with `data_path`. Its subclass
-            `UsageError` when `batch_size`, `num_workers` or `val_clips` is not an integer at or
-            above its minimum, `channels` is not 1 or 3, or `split_frames` does not fit the
-            sequence length.
+            `output` is unknown, or is ``uint8`` together with `data_path`; `batch_size`,
+            `num_workers` or `val_clips` is not an integer at or above its minimum, `channels`
+            is not 1 or 3, or `split_frames` does not fit the sequence length.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
@@ -103,9 +103,9 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             check_int(name, value, minimum)
         check_channels(channels)
         if output not in OUTPUTS:
-            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
+            raise UsageError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if output != "float32" and data_path is not None:
-            raise ValueError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
+            raise UsageError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels

@@ -161,10 +161,9 @@ class VideoMNISTStream(IterableDataset):
         B is `batch_size`, except in a finite stream's last global batch, which may be smaller.
 
     Raises:
-        ValueError: an argument is invalid (the one-line message names it): `output` is unknown,
-            only one of `rank`/`world_size` is given, or ``rank >= world_size``. Its subclass
-            `UsageError` when `config` is not a config form (see above) or fails validation,
-            `batch_size`, `num_clips`, `rank` or `world_size` is not an integer at or above its
+        UsageError: (a `ValueError`) an argument is invalid, in one line that names it:
+            `output` is unknown, only one of `rank`/`world_size` is given, ``rank >= world_size``,
+            `config` is not a config form (see above) or fails validation, `batch_size`, `num_clips`, `rank` or `world_size` is not an integer at or above its
             minimum, `channels` is not 1 or 3, `split` is unknown, `split_frames` is not two
             integers >= 1 adding up to ``config.sequence_length``, or `device` does not exist
             on this machine (the message lists those that do).
@@ -186,16 +185,16 @@ class VideoMNISTStream(IterableDataset):
         check_channels(channels)
         check_split(split)
         if output not in OUTPUTS:
-            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
+            raise UsageError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if num_clips is not None:
             check_int("num_clips", num_clips, 0)
         if (rank is None) != (world_size is None):
-            raise ValueError("rank, world_size: give both or neither (neither: from torch.distributed)")
+            raise UsageError("rank, world_size: give both or neither (neither: from torch.distributed)")
         if world_size is not None:
             check_int("world_size", world_size, 1)
             check_int("rank", rank, 0)
             if rank >= world_size:
-                raise ValueError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
+                raise UsageError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
         self.config = config
         self.batch_size = batch_size
         self.split = split

@@ -27,7 +27,7 @@ from videomnist_gpu.errors import UsageError
 from videomnist_gpu.file_kind import NPY, file_kind
 from videomnist_gpu.hdf5.export import check_free_space, check_output_path, hdf5_written_atomically
 from videomnist_gpu.hdf5.layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
-from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
@@ -105,6 +105,7 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
             block = np.ascontiguousarray(frames[:, start:stop].transpose(1, 0, 2, 3))  # (B, T, H, W)
             digest.update(block.tobytes())
             data[start * T:stop * T] = block.reshape(-1, H, H)  # (B*T, H, W)
+            hold_for_test(f"import_block_{start // _CLIPS_PER_WRITE}")
             check_interrupt()  # a safe point: the block is written
         attrs = file_attrs(config, channels=1, counts={"train": 0, "test": N}, n_classes=1,
                            digit_source="unknown (classic Moving MNIST file)",
