@@ -163,8 +163,9 @@ class VideoMNISTStream(IterableDataset):
     Raises:
         UsageError: (a `ValueError`) an argument is invalid, in one line that names it:
             `output` is unknown, only one of `rank`/`world_size` is given, ``rank >= world_size``,
-            `config` is not a config form (see above) or fails validation, `batch_size`, `num_clips`, `rank` or `world_size` is not an integer at or above its
-            minimum, `channels` is not 1 or 3, `split` is unknown, `split_frames` is not two
+            `config` is not a config form (see above) or fails validation, `batch_size`,
+            `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
+            `channels` is not 1 or 3, `split` is unknown, `split_frames` is not two
             integers >= 1 adding up to ``config.sequence_length``, or `device` does not exist
             on this machine (the message lists those that do).
         UsageError: at iteration, the stream is given to a DataLoader with a ``batch_size``
