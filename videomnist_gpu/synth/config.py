@@ -243,7 +243,8 @@ class VideoMNISTConfig:
         for name, valid_values in (("placement", PLACEMENTS), ("composite", COMPOSITES)):
             if getattr(self, name) not in valid_values:
                 raise UsageError(f"{name}: unknown {getattr(self, name)!r}. Valid: {', '.join(valid_values)}")
-        if not self.motion_types or not all(isinstance(m, str) for m in self.motion_types):
+        if (not isinstance(self.motion_types, tuple) or not self.motion_types
+                or not all(isinstance(m, str) for m in self.motion_types)):
             raise UsageError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
         valid = registered_motions()
         for motion in self.motion_types:
