@@ -79,7 +79,7 @@ def _bad_files(tmp_path):
     ("float.npy", "holds float32, expected uint8"),
     ("three_d.npy", "expected frames first (T, N, H, W)"),
     ("not_square.npy", "expected frames first (T, N, H, W)"),
-    ("text.npy", "is not a .npy array"),
+    ("text.npy", "is a text file, not a .npy array"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, name, needle):
     folder = _bad_files(tmp_path)

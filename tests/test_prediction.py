@@ -41,7 +41,8 @@ def test_bad_split_frames_is_one_line(bad):
 def test_split_batch_on_fake_cuda_has_no_host_sync():
     cpu = Synthesizer(CONFIG, device="cpu")
     cpu.bank("train")
-    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", split_frames=(3, 2))
+    with fake_cuda():
+        stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", split_frames=(3, 2))
     batches = iter(DataLoader(stream, batch_size=None))  # the loader's seed is drawn on the CPU, outside
     with fake_cuda():
         stream.synthesizer._banks["train"] = cpu.bank("train").to("cuda")

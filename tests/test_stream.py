@@ -175,7 +175,8 @@ def test_rank_and_world_from_torch_distributed():
 
 
 def test_cuda_stream_refuses_workers():
-    stream = VideoMNISTStream(CONFIG, batch_size=2, device="cuda")  # touches no CUDA until iterated
+    with fake_cuda():  # a machine without CUDA refuses the device at construction
+        stream = VideoMNISTStream(CONFIG, batch_size=2, device="cuda")  # touches no CUDA until iterated
     with pytest.raises(RuntimeError, match="num_workers=0"):
         next(iter(DataLoader(stream, batch_size=None, num_workers=1)))
 
@@ -183,7 +184,8 @@ def test_cuda_stream_refuses_workers():
 def test_batch_on_fake_cuda_has_no_host_sync():
     cpu = Synthesizer(CONFIG, device="cpu")
     cpu.bank("train")
-    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", channels=3)
+    with fake_cuda():
+        stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", channels=3)
     # The DataLoader draws its base seed with .item() when an iterator is made (once, on the CPU).
     batches = iter(DataLoader(stream, batch_size=None))
     with fake_cuda():
@@ -281,7 +283,8 @@ def test_uint8_batch_on_fake_cuda_and_its_normalization_on_the_device():
 
     cpu = Synthesizer(CONFIG, device="cpu")
     cpu.bank("train")
-    stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", output="uint8")
+    with fake_cuda():
+        stream = VideoMNISTStream(CONFIG, batch_size=4, device="cuda", output="uint8")
     batches = iter(DataLoader(stream, batch_size=None))
     dm = VideoMNISTDataModule(CONFIG, batch_size=4, output="uint8")
     host = next(iter(VideoMNISTStream(CONFIG, batch_size=4, device="cpu", channels=3, output="uint8")))

@@ -1,37 +1,40 @@
-"""videomnist_gpu: VideoMNIST clips synthesized on any torch device, streamed or exported."""
+"""videomnist_gpu: VideoMNIST clips synthesized on any torch device, streamed or exported.
+
+The public names load on first use, so `import videomnist_gpu` is instant and the `videomnist`
+command handles Ctrl-C from its first line, before torch is imported.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-from videomnist_gpu.synth.config import VideoMNISTConfig  # noqa: E402
-from videomnist_gpu.synth.digits import DigitBank, load_digit_bank  # noqa: E402
-from videomnist_gpu.errors import UsageError, VideoMNISTError  # noqa: E402
-from videomnist_gpu.synth.motions import MotionBounds, register_motion, registered_motions  # noqa: E402
-from videomnist_gpu.hdf5.reader import HDF5VideoDataset  # noqa: E402
-from videomnist_gpu.synth.synthesizer import Clips, Synthesizer  # noqa: E402
-from videomnist_gpu.data.stream import VideoMNISTStream  # noqa: E402
+# public name -> the module that defines it
+_EXPORTS = {
+    "VideoMNISTConfig": "videomnist_gpu.synth.config",
+    "Synthesizer": "videomnist_gpu.synth.synthesizer",
+    "Clips": "videomnist_gpu.synth.synthesizer",
+    "VideoMNISTStream": "videomnist_gpu.data.stream",
+    "VideoMNISTDataModule": "videomnist_gpu.data.datamodule",
+    "HDF5VideoDataset": "videomnist_gpu.hdf5.reader",
+    "register_motion": "videomnist_gpu.synth.motions",
+    "registered_motions": "videomnist_gpu.synth.motions",
+    "MotionBounds": "videomnist_gpu.synth.motions",
+    "DigitBank": "videomnist_gpu.synth.digits",
+    "load_digit_bank": "videomnist_gpu.synth.digits",
+    "UsageError": "videomnist_gpu.errors",
+    "VideoMNISTError": "videomnist_gpu.errors",
+}
 
-__all__ = [
-    "__version__",
-    "VideoMNISTConfig",
-    "Synthesizer",
-    "Clips",
-    "VideoMNISTStream",
-    "VideoMNISTDataModule",
-    "HDF5VideoDataset",
-    "register_motion",
-    "registered_motions",
-    "MotionBounds",
-    "DigitBank",
-    "load_digit_bank",
-    "UsageError",
-    "VideoMNISTError",
-]
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str):
-    # The DataModule imports Lightning (slow): load it only when asked for.
-    if name == "VideoMNISTDataModule":
-        from videomnist_gpu.data.datamodule import VideoMNISTDataModule
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'videomnist_gpu' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return VideoMNISTDataModule
-    raise AttributeError(f"module 'videomnist_gpu' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

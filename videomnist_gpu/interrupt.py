@@ -11,6 +11,10 @@ one line and exit code `128 + signal` (130 for Ctrl-C, 143 for SIGTERM).
 A second signal while the first is still pending restores the default action, so a third one
 ends a command that is stuck outside any safe point (at most a `.partial` file stays behind).
 
+Outside those safe stretches, while a command starts (importing torch takes seconds) or reports
+its result, `exit_on_signal()` ends the process at once with the same line and exit code: nothing
+is being written there, so nothing can be left half-done.
+
 `removed_on_failure(path)` is the other half: a directory a command creates is removed again
 when the command fails or is interrupted, so nothing appears at a final path.
 
@@ -33,7 +37,7 @@ from typing import Callable, Iterator
 
 from videomnist_gpu.errors import VideoMNISTError
 
-__all__ = ["Interrupted", "interruptible", "check_interrupt", "removed_on_failure", "hold_for_test"]
+__all__ = ["Interrupted", "interruptible", "check_interrupt", "exit_on_signal", "removed_on_failure", "hold_for_test"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _pending: list[int] = []  # signals received and not yet raised, in arrival order
@@ -80,6 +84,32 @@ def interruptible() -> Iterator[None]:
             signal.signal(sig, handler)
         _installed = False
         _pending.clear()
+
+
+def _exit_now(signum: int, frame) -> None:
+    """The handler outside safe stretches: one line, exit 128 + signal, no traceback, no cleanup."""
+    os.write(2, f"error: interrupted by {signal.Signals(signum).name}\n".encode())
+    os._exit(128 + signum)
+
+
+@contextlib.contextmanager
+def exit_on_signal() -> Iterator[None]:
+    """SIGINT/SIGTERM end the process at once while inside (main thread only).
+
+    For stretches where nothing is written, such as a command's start: a Ctrl-C during `import
+    torch` prints `error: interrupted by SIGINT` and exits 130, instead of a traceback from deep
+    inside the import. `interruptible()` nested inside takes over for the work and gives this
+    handler back on leaving. The previous handlers come back on leaving.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _exit_now) for sig in _SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def check_interrupt() -> None:

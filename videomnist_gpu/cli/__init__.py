@@ -4,21 +4,25 @@ Each subcommand lives in its own module of this package with two functions:
 `add_parser(subparsers)` registers its flags and `run(args) -> int` does the work.
 
 Exit codes: 0 success; 1 runtime failure; 2 usage error (a bad flag value, file or checkpoint);
-128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM). Every failure prints one line
+128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM), from the first line of `main` on: this
+module imports no torch, so a signal while the subcommands load also ends in one line. Every failure prints one line
 `error: ...` on stderr; `--debug` adds the traceback, `--verbose` shows progress and library logs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import threading
 import traceback
 
 from videomnist_gpu import __version__
 from videomnist_gpu.errors import UsageError, VideoMNISTError
-from videomnist_gpu.interrupt import check_interrupt, interruptible
+from videomnist_gpu.interrupt import check_interrupt, exit_on_signal, hold_for_test, interruptible
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -79,7 +83,13 @@ def _configure_output(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    with exit_on_signal():  # a signal while torch and the subcommands load: one line, 128 + signal
+        hold_for_test("startup")
+        argv = sys.argv[1:] if argv is None else list(argv)
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
@@ -88,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         _configure_output(args.verbose)
         if not getattr(args, "records_signals", True):  # a command without safe points
-            return args.run(args)
+            with _default_signals():
+                return args.run(args)
         with interruptible():
             code = args.run(args)
             check_interrupt()  # a signal after the last safe point still ends in 128 + signal
@@ -107,6 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_one_line(err) or type(err).__name__} (run with --debug for the traceback)",
               file=sys.stderr)
         return 1
+
+
+@contextlib.contextmanager
+def _default_signals():
+    """Python's own Ctrl-C (KeyboardInterrupt, caught in `_main`) for commands without safe points."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _one_line(err: BaseException) -> str:

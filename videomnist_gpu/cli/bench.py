@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     results = run_benchmark(device=device, quick=args.quick, repeats=args.repeats, threads=args.threads,
                             max_memory_gb=args.max_memory_gb, log=log)
+    check_interrupt()  # a signal during the last measurement: print and write nothing
     print(markdown_report(results), end="")
     if args.json is not None:
         path = Path(args.json)

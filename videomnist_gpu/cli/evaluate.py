@@ -20,10 +20,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("clips", metavar="FILE",
                    help="clips to score: a .npy of uint8 (N, T, H, W) (labels from FILE.labels.npy when present, "
                         "as `videomnist sample` writes them) or an HDF5 export (its --split clips and labels)")
-    add_flag(p, "labels", type=int, nargs="+", metavar="N", help="class of each clip (overrides stored labels)")
-    add_flag(p, "config", metavar="NAME_OR_PATH", default="videomnist",
-             help="reference: a dataset preset name (default videomnist) or YAML path, rendered at the clips' "
-                  "length and size; or an HDF5 export of the same shape")
+    add_flag(p, "labels", type=int, nargs="+", metavar="N", help="class 0..9 of each clip (overrides stored labels)")
+    add_flag(p, "config", metavar="NAME_OR_PATH",
+             help="reference: a dataset preset name or YAML path, rendered at the clips' length and size; or an "
+                  "HDF5 export of the same shape (default: an HDF5 FILE's own config, else videomnist)")
     add_flag(p, "num_reference", type=int, default=1000, metavar="N", help="reference clips (default 1000)")
     add_flag(p, "split", choices=("train", "test"), default="test",
              help="split of the reference, and of FILE when it is an HDF5 export (default test)")
@@ -39,10 +39,12 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videomnist_gpu.evaluation.evaluate import evaluate, format_report, write_json
+    from videomnist_gpu.interrupt import check_interrupt
 
     result = evaluate(args.clips, args.labels, reference=args.config, num_reference=args.num_reference,
                       split=args.split, device=args.device, seed=args.seed, batch_size=args.batch_size,
                       cache_dir=args.cache_dir)
+    check_interrupt()  # a signal during the last measurement: print and write nothing
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     if args.output_file is not None:
         write_json(result, args.output_file)

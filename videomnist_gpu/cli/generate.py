@@ -15,8 +15,7 @@ from pathlib import Path
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
-from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
+from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, preset_values
 from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
@@ -74,10 +73,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
     fields = [f.name for f in dataclasses.fields(VideoMNISTConfig)]
     values: dict = {}
     if args.config is not None:
-        try:
-            values = read_yaml_mapping(resolve_preset(args.config))
-        except ValueError as err:
-            raise UsageError(str(err)) from None
+        values = preset_values(args.config, "--config")
         unknown = sorted(set(values) - set(fields) - set(EXPORT_KEYS))
         if unknown:
             raise UsageError(f"config: {args.config} has unknown key {unknown[0]!r}. "

@@ -11,6 +11,7 @@ import argparse
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
+from videomnist_gpu.synth.config import as_config
 from videomnist_gpu.synth.keyed_random import SPLITS
 from videomnist_gpu.viz.visualize import VIDEO_FORMATS
 
@@ -60,17 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if args.hdf5_path is not None:
             written = visualize_hdf5(args.hdf5_path, args.output_dir, **common)
         else:
-            written = visualize_config(_load_config(args.config), args.output_dir, device=args.device, **common)
+            written = visualize_config(as_config(args.config, "--config"), args.output_dir, device=args.device, **common)
     print(f"wrote {len(written)} files to {args.output_dir}")
     return 0
 
-
-def _load_config(name_or_path: str):
-    from videomnist_gpu.synth.config import VideoMNISTConfig
-    from videomnist_gpu.presets import resolve_preset
-
-    path = resolve_preset(name_or_path)
-    try:
-        return VideoMNISTConfig.from_yaml(path)
-    except (ValueError, TypeError) as err:
-        raise UsageError(f"--config: {str(err).splitlines()[0]}") from None

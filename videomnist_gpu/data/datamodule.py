@@ -35,33 +35,21 @@ import torch
 from torch.utils.data import DataLoader
 
 from videomnist_gpu.data.prediction import check_split_frames
-from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, normalize_video
-from videomnist_gpu.errors import check_int
-from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, check_channels, normalize_video
+from videomnist_gpu.errors import UsageError, check_int
+from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 
 __all__ = ["VideoMNISTDataModule"]
 
 _VIDEO_KEYS = ("video", "context", "target")  # the pixel entries of a batch
 
 
-def _resolve_config(config: VideoMNISTConfig | dict | str | Path | None) -> VideoMNISTConfig:
-    if config is None:
-        return VideoMNISTConfig()
-    if isinstance(config, VideoMNISTConfig):
-        return config
-    if isinstance(config, dict):
-        return VideoMNISTConfig.from_dict(config)
-    if isinstance(config, (str, Path)):
-        return VideoMNISTConfig.from_yaml(config)
-    raise ValueError(f"config: expected a VideoMNISTConfig, a dict or a YAML path, got {type(config).__name__}")
-
-
 class VideoMNISTDataModule(pl.LightningDataModule):
     """VideoMNIST for Lightning: streamed on the fly, or read from an HDF5 export.
 
     Args:
-        config: a `VideoMNISTConfig`, a dict of its fields or the path of a YAML preset
-            (default: the default config).
+        config: a `VideoMNISTConfig`, a dict of its fields, a preset name (`moving_mnist`) or
+            the path of a YAML preset (default: the default config).
         sequence_length: frames per clip; overrides the config's when given.
         resolution: frame side; overrides the config's ``image_size`` when given, and then the
             digit size is rescaled with it (28 px at 64), replacing any ``digit_size`` of the
@@ -70,7 +58,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             ``batch_size * world_size``).
         num_workers: DataLoader workers, an integer >= 0 (default 0; CPU only: synthesizing on
             a CUDA device needs 0).
-        channels: an integer >= 1: 1 (default), or 3 for upstream VideoGPT.
+        channels: 1 (default), or 3 for upstream VideoGPT.
         data_path: an HDF5 export to read instead of synthesizing (with `HDF5VideoDataset`;
             opened only when a dataloader is built).
         val_clips: fixed test-split clips for validation and test, an integer >= 0 (default
@@ -89,11 +77,12 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             batches carry only ``video`` and ``label``.
 
     Raises:
-        ValueError: `config` is not a config, dict or path; a config field (or the override of
+        UsageError: (a `ValueError`) in one line naming the argument: `config` is not a config,
+            dict, preset name or path; a config field (or the override of
             `sequence_length`/`resolution`) fails validation, or the YAML preset cannot be read;
-            `output` is unknown, or is ``uint8`` together with `data_path`. Its subclass
-            `UsageError` when `batch_size`, `num_workers`, `channels` or `val_clips` is not an
-            integer at or above its minimum, or `split_frames` does not fit the sequence length.
+            `output` is unknown, or is ``uint8`` together with `data_path`; `batch_size`,
+            `num_workers` or `val_clips` is not an integer at or above its minimum, `channels`
+            is not 1 or 3, or `split_frames` does not fit the sequence length.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
@@ -102,7 +91,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
                  data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
                  split_frames: tuple[int, int] | None = None, output: str = "float32") -> None:
         super().__init__()
-        config = _resolve_config(config)
+        config = as_config(config)
         changes: dict[str, Any] = {}
         if sequence_length is not None:
             changes["sequence_length"] = sequence_length
@@ -110,12 +99,13 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             changes["image_size"] = resolution
         self.config = config.replace(**changes) if changes else config
         for name, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
-                                     ("channels", channels, 1), ("val_clips", val_clips, 0)):
+                                     ("val_clips", val_clips, 0)):
             check_int(name, value, minimum)
+        check_channels(channels)
         if output not in OUTPUTS:
-            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
+            raise UsageError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if output != "float32" and data_path is not None:
-            raise ValueError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
+            raise UsageError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels

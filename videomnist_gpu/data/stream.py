@@ -25,6 +25,7 @@ Semantics:
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterator
 
 import numpy as np
@@ -33,19 +34,28 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from videomnist_gpu.data.partition import clip_ranges, num_global_batches
 from videomnist_gpu.data.prediction import check_split_frames, split_prediction
-from videomnist_gpu.errors import check_int
-from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.errors import UsageError, check_int
+from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.cpu_buffers import OutputPool
 from videomnist_gpu.synth.keyed_random import check_split
-from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, as_device
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer
 
-__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "batch_from_clips", "normalize_video"]
+__all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "CHANNELS", "batch_from_clips", "normalize_video",
+           "check_channels"]
 
 STATE_FORMAT_VERSION = 1
 _MATCHED_FIELDS = ("format_version", "config_hash", "seed", "split", "batch_size", "world_size", "num_clips")
 
 
 OUTPUTS = ("float32", "uint8")
+CHANNELS = (1, 3)  # grey, or grey replicated for upstream VideoGPT's 3-channel encoder
+
+
+def check_channels(channels: object) -> int:
+    """`channels` if it is 1 or 3; else a one-line `UsageError`."""
+    if isinstance(channels, bool) or channels not in CHANNELS:
+        raise UsageError(f"channels: expected 1 (grey) or 3 (for upstream VideoGPT), got {channels!r}")
+    return channels
 
 
 def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -120,13 +130,14 @@ class VideoMNISTStream(IterableDataset):
     each rank and worker gets, passes, and resume.
 
     Args:
-        config: the dataset description.
+        config: the dataset description: a `VideoMNISTConfig`, a dict of its fields, a preset
+            name (`moving_mnist`) or a YAML path (see `as_config`).
         batch_size: clips per batch on this rank, an integer >= 1 (the global batch is
             ``batch_size * world_size``).
         split: ``train`` or ``test`` digits (validation and test streams use ``test``).
         device: where clips are rendered and batches live, a `torch.device` or a string
-            (default: CUDA when available).
-        channels: an integer >= 1: 1, or 3 for upstream VideoGPT (replicated grey).
+            (default: CUDA when available); it must exist on this machine.
+        channels: 1, or 3 for upstream VideoGPT (replicated grey).
         num_clips: finite stream of clips ``0 .. num_clips - 1`` (same clips every pass), an
             integer >= 0; ``None``: clips 0, 1, 2, ... forever.
         rank, world_size: this process's shard; default: from `torch.distributed` when it is
@@ -150,49 +161,51 @@ class VideoMNISTStream(IterableDataset):
         B is `batch_size`, except in a finite stream's last global batch, which may be smaller.
 
     Raises:
-        ValueError: an argument is invalid (the one-line message names it): `config` is not a
-            `VideoMNISTConfig`, `output` is unknown, only one of `rank`/`world_size` is given,
-            or ``rank >= world_size``. Its subclass `UsageError` when `batch_size`, `channels`,
+        UsageError: (a `ValueError`) an argument is invalid, in one line that names it:
+            `output` is unknown, only one of `rank`/`world_size` is given, ``rank >= world_size``,
+            `config` is not a config form (see above) or fails validation, `batch_size`,
             `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
-            `split` is unknown, or `split_frames` is not two integers >= 1 adding up to
-            ``config.sequence_length``, or `device` is not a device name torch knows.
+            `channels` is not 1 or 3, `split` is unknown, `split_frames` is not two
+            integers >= 1 adding up to ``config.sequence_length``, or `device` does not exist
+            on this machine (the message lists those that do).
+        UsageError: at iteration, the stream is given to a DataLoader with a ``batch_size``
+            (each item already is a batch: write ``DataLoader(stream, batch_size=None)``).
         RuntimeError: at iteration, the stream runs in a DataLoader worker with a non-CPU device.
         UsageError: at the first batch of a split, its digits cannot be loaded (see
             `load_digit_bank`).
     """
 
-    def __init__(self, config: VideoMNISTConfig, batch_size: int, split: str = "train",
+    def __init__(self, config: VideoMNISTConfig | dict | str, batch_size: int, split: str = "train",
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
                  world_size: int | None = None, split_frames: tuple[int, int] | None = None,
                  output: str = "float32") -> None:
         super().__init__()
-        if not isinstance(config, VideoMNISTConfig):
-            raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
+        config = as_config(config)
         check_int("batch_size", batch_size, 1)
-        check_int("channels", channels, 1)
+        check_channels(channels)
         check_split(split)
         if output not in OUTPUTS:
-            raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
+            raise UsageError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if num_clips is not None:
             check_int("num_clips", num_clips, 0)
         if (rank is None) != (world_size is None):
-            raise ValueError("rank, world_size: give both or neither (neither: from torch.distributed)")
+            raise UsageError("rank, world_size: give both or neither (neither: from torch.distributed)")
         if world_size is not None:
             check_int("world_size", world_size, 1)
             check_int("rank", rank, 0)
             if rank >= world_size:
-                raise ValueError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
+                raise UsageError(f"rank: must be within 0..{world_size - 1} for world_size {world_size}, got {rank}")
         self.config = config
         self.batch_size = batch_size
         self.split = split
-        self.device = as_device(device)
+        self.synthesizer = Synthesizer(config, device)
+        self.device = self.synthesizer.device
         self.channels = channels
         self.split_frames = check_split_frames(split_frames, config.sequence_length)
         self.output = output
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
-        self.synthesizer = Synthesizer(config, self.device)
         self._buffers = OutputPool()  # float videos of CPU batches
         self._next_batch = 0          # global batch number where the next pass starts
         self._resumed = False         # True: the next pass starts at _next_batch even if finite
@@ -227,6 +240,7 @@ class VideoMNISTStream(IterableDataset):
 
     # ------------------------------------------------------------------ iteration
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        _refuse_batching_loader(sys._getframe(1))
         info = get_worker_info()
         worker_id, num_workers = (0, 0) if info is None else (info.id, info.num_workers)
         if info is not None and self.device.type != "cpu":
@@ -335,3 +349,18 @@ class VideoMNISTStream(IterableDataset):
         return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
                 f"channels={self.channels}, output={self.output!r}, num_clips={self.num_clips}, "
                 f"split_frames={self.split_frames}, config={self.config})")
+
+
+def _refuse_batching_loader(caller) -> None:
+    """UsageError when `caller` (the frame that called `iter(stream)`) is a DataLoader that would
+    batch the stream's batches (``DataLoader(stream, batch_size=4)``: 6-D videos).
+
+    The DataLoader's fetcher calls `iter(dataset)` in its constructor, after storing
+    ``auto_collation`` (True exactly when the loader has a ``batch_size``).
+    """
+    from torch.utils.data._utils.fetch import _IterableDatasetFetcher
+
+    fetcher = caller.f_locals.get("self")
+    if isinstance(fetcher, _IterableDatasetFetcher) and fetcher.auto_collation:
+        raise UsageError("DataLoader: a VideoMNISTStream yields whole batches already; "
+                         "write DataLoader(stream, batch_size=None) and set the batch size on the stream")

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.synth.digits import DigitBank, default_data_root
 
 __all__ = ["DigitClassifier", "TrainedClassifier", "crop_windows", "load_or_train_classifier",
@@ -162,13 +163,15 @@ def _train_steps(train: DigitBank, test: DigitBank, device: torch.device, steps:
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
     images = train.images.to(device).clone()  # (N, S, S), a normal tensor even if loaded in inference mode
     labels = train.labels.to(device).clone()  # (N,)
-    for _ in range(steps):
+    for step in range(steps):
+        hold_for_test(f"classifier_step_{step}")
         pick = torch.randint(0, len(images), (_TRAIN_BATCH,), generator=generator, device=device)  # (B,)
         loss = F.cross_entropy(model(_augmented_batch(images[pick], generator)), labels[pick])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
+        check_interrupt()  # a safe point for Ctrl-C: training takes seconds
     model.eval()
     accuracy = _accuracy(model, _clean_windows(test.images.to(device)), test.labels.to(device))
     return model, accuracy

@@ -39,10 +39,15 @@ Convention:
     "Ink" is intensity >= 25 of 255 (fainter pixels count as background, which keeps the
     centroid of a model's noisy output on the digit). Each frame's digit is read from a square of
     `digit_size` px around the frame's ink centroid. Blank frames (no ink) have their centroid at
-    the frame's centre. With `num_digits > 1` the centroid lies between the digits, so
-    digit_accuracy, clip_accuracy and identity_consistency are not scored (listed in
-    `not_scored`); motion and appearance then describe all the ink of a frame together, and the
-    Frechet distance uses the same features (still comparable within one reference).
+    the frame's centre. Clips of several digits (labels `(N, K)` with K > 1, or a reference
+    with `num_digits > 1`, as in the `moving_mnist` preset and its exports) are scored too: the
+    centroid then lies between the digits, so digit_accuracy, clip_accuracy and
+    identity_consistency are not scored (listed in `not_scored`); motion and appearance describe
+    all the ink of a frame together, and the Frechet distance uses the same features (still
+    comparable within one reference).
+
+    An HDF5 export is scored against its own config by default (the clips its config renders),
+    so `videomnist evaluate mm.h5` on a `moving_mnist` export compares like with like.
 """
 
 from __future__ import annotations
@@ -59,8 +64,8 @@ from torch import Tensor
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.evaluation.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.hdf5.layout import decode_config
-from videomnist_gpu.presets import resolve_preset
-from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.digits import load_digit_bank
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
@@ -69,6 +74,8 @@ __all__ = ["evaluate", "load_clips", "clip_measures", "frechet_distance", "forma
            "reference_config", "write_json", "classifier_for", "training_scores", "INK_FLOOR"]
 
 INK_FLOOR = 25  # intensities below this (of 255) are background
+NUM_CLASSES = 10  # digit classes 0..9
+DEFAULT_REFERENCE = "videomnist"  # the reference of clips that carry no config of their own
 
 
 # --------------------------------------------------------------------------- inputs
@@ -76,11 +83,7 @@ INK_FLOOR = 25  # intensities below this (of 255) are background
 
 def reference_config(name_or_path: str | os.PathLike) -> VideoMNISTConfig:
     """A dataset config from a YAML path or a preset name such as `videomnist`."""
-    path = resolve_preset(name_or_path)
-    try:
-        return VideoMNISTConfig.from_yaml(path)
-    except (ValueError, TypeError) as err:
-        raise UsageError(f"config: {path} is not a dataset preset ({err})") from None
+    return as_config(name_or_path, "--config")
 
 
 def _is_hdf5(path: Path) -> bool:
@@ -134,14 +137,32 @@ def _check_video(video: Tensor, name: str) -> Tensor:
 
 
 def _check_labels(labels: Any, n: int) -> Tensor | None:
+    """`labels` as int64 `(N,)` (one digit per clip) or `(N, K)` (K digits); UsageError otherwise."""
     if labels is None:
         return None
     labels = torch.as_tensor(labels)
+    expected = f"one integer class per clip, shape ({n},) (or ({n}, K) for K digits per clip)"
+    if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+        raise UsageError(f"labels: expected {expected}, got {labels.dtype} {tuple(labels.shape)}")
+    labels = labels.long()
+    outside = labels[(labels < 0) | (labels >= NUM_CLASSES)]
+    if outside.numel():
+        raise UsageError(f"labels: {int(outside[0])} is not a digit class. Valid: 0..{NUM_CLASSES - 1}")
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
-    if labels.shape != (n,) or labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        raise UsageError(f"labels: expected one integer class per clip, shape ({n},), got {labels.dtype} {tuple(labels.shape)}")
-    return labels.long()
+    if labels.ndim not in (1, 2) or labels.shape[0] != n or labels.numel() == 0:
+        raise UsageError(f"labels: expected {expected}, got {labels.dtype} {tuple(labels.shape)}")
+    return labels
+
+
+def _stored_config(clips: Any) -> VideoMNISTConfig | None:
+    """The config stored in `clips` when it is a videomnist HDF5 export (None otherwise)."""
+    if not isinstance(clips, (str, os.PathLike)) or not _is_hdf5(Path(clips)):
+        return None
+    from videomnist_gpu.viz.samples import read_hdf5_info
+
+    attrs = read_hdf5_info(clips, "test").attrs
+    return decode_config(attrs["config_json"]) if "config_json" in attrs else None
 
 
 # --------------------------------------------------------------------------- measures
@@ -179,6 +200,7 @@ def clip_measures(video: Tensor, classifier: TrainedClassifier, margin: int, bat
         centers.append(center.view(b, T, 2))
         masses.append((mass / 255).view(b, T))
         touches.append(((frames >= INK_FLOOR) & border).flatten(1).any(1).view(b, T))
+        check_interrupt()  # a safe point for Ctrl-C between batches
     return {"pred": torch.cat(preds), "features": torch.cat(feats), "center": torch.cat(centers),
             "mass": torch.cat(masses), "touch": torch.cat(touches)}
 
@@ -217,7 +239,8 @@ def frechet_distance(x: Tensor, y: Tensor) -> Tensor:
     """Frechet distance between Gaussians fitted to feature rows `x` `(N, D)` and `y` `(M, D)`.
 
     `|mu_x - mu_y|^2 + tr(S_x + S_y - 2 (S_x S_y)^(1/2))`, computed in float64 with symmetric
-    eigendecompositions (no scipy), so it runs on any device.
+    eigendecompositions (no scipy), so it runs on any device; never below 0 (a set scored against
+    itself gives 0, not a rounding error such as -1e-7).
     """
     x, y = x.double(), y.double()
     mu_x, mu_y = x.mean(0), y.mean(0)
@@ -226,15 +249,16 @@ def frechet_distance(x: Tensor, y: Tensor) -> Tensor:
     vals, vecs = torch.linalg.eigh(s_x)
     root_x = vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T  # S_x^(1/2)
     cross = torch.linalg.eigvalsh(root_x @ s_y @ root_x).clamp_min(0).sqrt().sum()  # tr (S_x S_y)^(1/2)
-    return ((mu_x - mu_y) ** 2).sum() + torch.trace(s_x) + torch.trace(s_y) - 2 * cross
+    distance = ((mu_x - mu_y) ** 2).sum() + torch.trace(s_x) + torch.trace(s_y) - 2 * cross
+    return distance.clamp_min(0)  # >= 0 by definition; rounding takes a set scored against itself below 0
 
 
 # --------------------------------------------------------------------------- reference
 
 
 def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, device: torch.device,
-                     root: str | os.PathLike | None) -> tuple[VideoMNISTConfig, Tensor, Tensor, str]:
-    """(config, video uint8 (M, T, H, W), labels (M, K), description) of the reference."""
+                     root: str | os.PathLike | None, name: str | None = None) -> tuple[VideoMNISTConfig, Tensor, Tensor, str]:
+    """(config, video uint8 (M, T, H, W), labels (M, K), description) of the reference (`name`: how to call a config)."""
     if isinstance(reference, (str, os.PathLike)) and _is_hdf5(Path(reference)):
         from videomnist_gpu.viz.samples import load_hdf5_samples, read_hdf5_info
 
@@ -249,7 +273,7 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
                              f"the clips to score are {(T, size, size)} (T, H, W)")
         return config, video, labels, f"{reference} ({split} split, {len(video)} clips)"
     if isinstance(reference, VideoMNISTConfig):
-        config, name = reference, "config"
+        config, name = reference, name or "config"
     elif isinstance(reference, (str, os.PathLike)):
         config, name = reference_config(reference), str(reference)
     else:
@@ -265,7 +289,7 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
 
 
 def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
-             reference: VideoMNISTConfig | str | os.PathLike = "videomnist", *, num_reference: int = 1000,
+             reference: VideoMNISTConfig | str | os.PathLike | None = None, *, num_reference: int = 1000,
              split: str = "test", device: torch.device | str | None = None, seed: int = 0,
              batch_size: int = 256, cache_dir: str | os.PathLike | None = None,
              root: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -273,10 +297,12 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
 
     Args:
         clips: uint8 `(N, T, H, W)` (tensor or array), or a path `load_clips` reads.
-        labels: the class of each clip, int `(N,)`; default: the labels stored with the clips
-            (HDF5, `.labels.npy` sidecar), else none (digit_accuracy is then not scored).
+        labels: the class of each clip, int 0..9 `(N,)`, or `(N, K)` for K digits per clip;
+            default: the labels stored with the clips (HDF5, `.labels.npy` sidecar), else none
+            (digit_accuracy is then not scored).
         reference: a `VideoMNISTConfig`, a preset name (`videomnist`) or YAML path, rendered on the
-            fly at the clips' length and size; or an HDF5 export of the same shape.
+            fly at the clips' length and size; or an HDF5 export of the same shape. Default: the
+            config stored in `clips` when it is a videomnist HDF5 export, else `videomnist`.
         num_reference: reference clips (rendered, or read from the export).
         split: the reference's split (`test`: digits the classifier never saw); also the split read
             when `clips` is an HDF5 export.
@@ -301,7 +327,10 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
     if T < 2:
         raise UsageError(f"clips: need at least 2 frames per clip to measure motion, got {T}")
     labels = _check_labels(labels if labels is not None else stored, N)
-    config, ref_video, ref_labels, ref_name = _reference_clips(reference, T, H, num_reference, split, device, root)
+    own = _stored_config(clips) if reference is None else None
+    reference = own or reference or DEFAULT_REFERENCE
+    config, ref_video, ref_labels, ref_name = _reference_clips(reference, T, H, num_reference, split, device, root,
+                                                               name=None if own is None else f"the config of {clips}")
     classifier = classifier_for(config, device, cache_dir, root, seed)
     gen = clip_measures(video, classifier, config.margin, batch_size)
     ref = clip_measures(ref_video, classifier, config.margin, batch_size)
@@ -309,8 +338,8 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
     not_scored: dict[str, str] = {}
     out: dict[str, Any] = {"clips": N, "frames": T, "resolution": H, "reference": ref_name,
                            "reference_clips": len(ref_video), "num_digits": config.num_digits}
-    one_digit = config.num_digits == 1
-    if one_digit:
+    digits_per_clip = max(config.num_digits, 1 if labels is None or labels.ndim == 1 else labels.shape[1])
+    if digits_per_clip == 1:
         out["identity_consistency"] = _consistency(gen["pred"])
         out["reference_identity_consistency"] = _consistency(ref["pred"])
         out["clip_accuracy"] = None if labels is None else _clip_accuracy(gen["pred"], labels.to(device))
@@ -321,7 +350,7 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
     else:
         for name in ("digit_accuracy", "clip_accuracy", "identity_consistency"):
             out[name] = None
-            not_scored[name] = f"{config.num_digits} digits per clip: the ink centroid lies between digits"
+            not_scored[name] = f"{digits_per_clip} digits per clip: the ink centroid lies between digits"
     speed, ref_speed = _speed(gen["center"]), _speed(ref["center"])
     out["speed_distance"] = float(_wasserstein1(speed, ref_speed))
     out["speed"], out["reference_speed"] = float(speed.mean()), float(ref_speed.mean())

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.file_kind import NPY, file_kind
 from videomnist_gpu.hdf5.export import check_free_space, check_output_path, hdf5_written_atomically
 from videomnist_gpu.hdf5.layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
-from videomnist_gpu.interrupt import check_interrupt
+from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.synth.config import VideoMNISTConfig
 
 __all__ = ["import_moving_mnist", "read_moving_mnist_npy", "moving_mnist_config", "IMPORTED_ATTR"]
@@ -43,11 +44,14 @@ def read_moving_mnist_npy(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"file: {str(path)!r} does not exist (expected mnist_test_seq.npy or a file like it)")
+    kind = file_kind(path)
+    if kind != NPY:
+        raise UsageError(f"file: {str(path)!r} is {kind}, not a .npy array (expected mnist_test_seq.npy: "
+                         "uint8 frames (T, N, H, W))")
     try:
         frames = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
-        raise UsageError(f"file: {str(path)!r} is not a .npy array ({reason})") from None
+    except (ValueError, OSError, EOFError):  # a damaged header, or an array of Python objects
+        raise UsageError(f"file: {str(path)!r} is not a readable .npy array of uint8 frames (T, N, H, W)") from None
     if frames.dtype != np.uint8:
         raise UsageError(f"file: {str(path)!r} holds {frames.dtype}, expected uint8 frames (T, N, H, W)")
     if frames.ndim != 4 or frames.shape[0] < 2 or frames.shape[1] < 1 or frames.shape[2] != frames.shape[3]:
@@ -101,6 +105,7 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
             block = np.ascontiguousarray(frames[:, start:stop].transpose(1, 0, 2, 3))  # (B, T, H, W)
             digest.update(block.tobytes())
             data[start * T:stop * T] = block.reshape(-1, H, H)  # (B*T, H, W)
+            hold_for_test(f"import_block_{start // _CLIPS_PER_WRITE}")
             check_interrupt()  # a safe point: the block is written
         attrs = file_attrs(config, channels=1, counts={"train": 0, "test": N}, n_classes=1,
                            digit_source="unknown (classic Moving MNIST file)",

@@ -32,10 +32,13 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.file_kind import ZIP, file_kind
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
 
-__all__ = ["RunSettings", "train", "load_videogpt", "sample_videos"]
+__all__ = ["RunSettings", "train", "check_resume", "load_videogpt", "sample_videos"]
+
+_MODEL_NAMES = {"vqvae": "VQ-VAE", "videogpt": "VideoGPT"}
 
 
 # Printed on every run by Lightning 2.6 on torch >= 2.10 (Lightning's own `_pytree` still uses
@@ -145,8 +148,8 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
     `preset` holds the model hyperparameters (and, for VideoGPT, `vqvae_ckpt`); `verbose` lets
     Lightning's INFO lines through.
     """
-    if resume is not None and not Path(resume).is_file():
-        raise UsageError(f"--resume: no such checkpoint {resume!r}")
+    if resume is not None:
+        check_resume(kind, resume)
     pl.seed_everything(settings.seed, workers=True, verbose=False)
     if kind == "vqvae":
         model = VQVAE(**model_kwargs(VQVAE, preset))
@@ -182,6 +185,38 @@ def train(kind: str, preset: dict[str, Any], settings: RunSettings, resume: str 
             trainer.save_checkpoint(settings.output_dir / "checkpoints" / "last.ckpt", weights_only=False)
     best = trainer.checkpoint_callback.best_model_path
     return Path(best) if best else settings.output_dir / "checkpoints" / "last.ckpt"
+
+
+def check_resume(kind: str, path: str | Path) -> None:
+    """Refuse, before any work, a `--resume` file that is not a checkpoint of a `kind` run.
+
+    The file is read as the resume will read it (`torch.load(weights_only=True)`, memory-mapped),
+    so a file that passes here loads there.
+
+    Raises:
+        UsageError: one line saying what the file is instead: missing, another kind of file (text,
+            HDF5, ...), not loadable without running code, or a checkpoint of the other model.
+    """
+    where = f"give checkpoints/last.ckpt of a train-{kind} run"
+    if not Path(path).is_file():
+        raise UsageError(f"--resume: no such checkpoint {str(path)!r}; {where}")
+    kind_of_file = file_kind(path)
+    if kind_of_file != ZIP:
+        raise UsageError(f"--resume: {str(path)!r} is {kind_of_file}, not a checkpoint; {where}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # a zip that is no torch file, or objects that only unpickling code could make
+        raise UsageError(f"--resume: {str(path)!r} is not a checkpoint of plain tensors and values; {where}") from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    found = None if not isinstance(hparams, dict) else "videogpt" if "vqvae_hparams" in hparams else \
+        "vqvae" if "n_codes" in hparams else None
+    if found is None:
+        raise UsageError(f"--resume: {str(path)!r} is not a checkpoint of our models (no model settings); {where}")
+    if found != kind:
+        raise UsageError(f"--resume: {str(path)!r} is a {_MODEL_NAMES[found]} checkpoint; train-{kind} resumes a "
+                         f"{_MODEL_NAMES[kind]} run: {where}")
+    if "optimizer_states" not in checkpoint:
+        raise UsageError(f"--resume: {str(path)!r} holds weights only (no optimizer state to resume); {where}")
 
 
 def _check_before_writing(settings: RunSettings, sequence_length: int, resolution: int, channels: int) -> None:

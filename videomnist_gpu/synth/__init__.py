@@ -10,5 +10,6 @@
 - `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
 - `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.
 
-May import: `videomnist_gpu.errors` only. Everything else in the package builds on this.
+May import: `videomnist_gpu.errors` and `videomnist_gpu.presets` (preset names). Everything else in the
+package builds on this.
 """

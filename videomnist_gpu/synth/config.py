@@ -21,10 +21,15 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "PLACEMENTS", "COMPOSITES", "read_yaml_mapping"]
+from videomnist_gpu.errors import UsageError
+from videomnist_gpu.presets import resolve_preset
+
+__all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "PLACEMENTS", "COMPOSITES", "read_yaml_mapping",
+           "as_config", "preset_values"]
 
 MNIST_SIZE = 28
 MAX_DIGITS = 4
@@ -50,7 +55,8 @@ class VideoMNISTConfig:
         num_digits: digits per clip (K), 1..`MAX_DIGITS` (4); they composite as `composite`
             says. Default 1.
         motion_types: names of registered motions (see `registered_motions`), non-empty, each at
-            most once; each clip draws one of them uniformly. Default
+            most once (one name alone, `"bounce"`, means that one motion); each clip draws one of
+            them uniformly. Default
             `("bounce", "circular", "linear")`.
         margin: pixels at each border that no ink may touch; an integer >= 0. Default 5.
         speed_range: (min, max) speed along the path, pixels per frame; finite, 0 < min <= max.
@@ -67,7 +73,7 @@ class VideoMNISTConfig:
         composite: `max` (default) or `sum` (added, clipped at 255) where digits overlap.
 
     Raises:
-        ValueError: on construction, with one line naming the field, when a field has the wrong
+        UsageError: (a `ValueError`) on construction, with one line naming the field, when a field has the wrong
             type (a bool is not an integer), lies outside the ranges above, names an unknown
             `placement`, `composite` or motion, repeats a motion, or when `image_size` leaves a
             digit no room to move inside `margin` (the message says the smallest `image_size`
@@ -81,7 +87,7 @@ class VideoMNISTConfig:
         >>> VideoMNISTConfig(num_digits=5)
         Traceback (most recent call last):
         ...
-        ValueError: num_digits: must be within 1..4, got 5
+        videomnist_gpu.errors.UsageError: num_digits: must be within 1..4, got 5
     """
 
     sequence_length: int = 16
@@ -100,6 +106,8 @@ class VideoMNISTConfig:
     composite: str = "max"
 
     def __post_init__(self) -> None:
+        if isinstance(self.motion_types, str):  # `motion_types: bounce` names one motion
+            object.__setattr__(self, "motion_types", (self.motion_types,))
         for name in ("motion_types", "speed_range", "scale_range"):
             value = getattr(self, name)
             if isinstance(value, (list, tuple)):
@@ -149,11 +157,11 @@ class VideoMNISTConfig:
                 lists the valid ones), or a value fails validation.
         """
         if not isinstance(values, dict):
-            raise ValueError(f"config: expected a mapping of fields, got {type(values).__name__}")
+            raise UsageError(f"config: expected a mapping of fields, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"config: unknown key {unknown[0]!r}. Valid: {', '.join(sorted(known))}")
+            raise UsageError(f"config: unknown key {unknown[0]!r}. Valid: {', '.join(sorted(known))}")
         return cls(**values)
 
     def to_json(self) -> str:
@@ -173,7 +181,7 @@ class VideoMNISTConfig:
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"config: not valid JSON ({err.msg} at line {err.lineno})") from None
+            raise UsageError(f"config: not valid JSON ({err.msg} at line {err.lineno})") from None
         return cls.from_dict(values)
 
     def to_yaml(self) -> str:
@@ -183,17 +191,18 @@ class VideoMNISTConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "VideoMNISTConfig":
+    def from_yaml(cls, path: str | os.PathLike) -> "VideoMNISTConfig":
         """Load a dataset preset: this class's fields (all optional); `EXPORT_KEYS` are skipped.
 
         Args:
-            path: a YAML file holding a mapping (an empty file gives the defaults).
+            path: a shipped preset's name (`moving_mnist`, see `presets.preset_names`) or a YAML
+                file holding a mapping (an empty file gives the defaults).
 
         Raises:
-            ValueError: the file cannot be read, is not text or valid YAML, does not hold a
-                mapping, holds an unknown key, or a value fails validation.
+            UsageError: (a `ValueError`) no such preset or file, the file is not text or valid
+                YAML, does not hold a mapping, holds an unknown key, or a value fails validation.
         """
-        values = read_yaml_mapping(path)
+        values = preset_values(path)
         return cls.from_dict({k: v for k, v in values.items() if k not in EXPORT_KEYS})
 
     def replace(self, **changes: Any) -> "VideoMNISTConfig":
@@ -226,30 +235,69 @@ class VideoMNISTConfig:
         _check_range("speed_range", self.speed_range, minimum=0.0, positive=True)
         _check_range("scale_range", self.scale_range, minimum=0.25, maximum=4.0)
         if not isinstance(self.rotation_range, (int, float)) or isinstance(self.rotation_range, bool):
-            raise ValueError(f"rotation_range: expected degrees as a number, got {self.rotation_range!r}")
+            raise UsageError(f"rotation_range: expected degrees as a number, got {self.rotation_range!r}")
         if not 0 <= self.rotation_range <= 180:
-            raise ValueError(f"rotation_range: must be within 0..180 degrees, got {self.rotation_range}")
+            raise UsageError(f"rotation_range: must be within 0..180 degrees, got {self.rotation_range}")
         if not isinstance(self.digits, str) or not self.digits:
-            raise ValueError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
+            raise UsageError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
         for name, valid_values in (("placement", PLACEMENTS), ("composite", COMPOSITES)):
             if getattr(self, name) not in valid_values:
-                raise ValueError(f"{name}: unknown {getattr(self, name)!r}. Valid: {', '.join(valid_values)}")
-        if not self.motion_types or not all(isinstance(m, str) for m in self.motion_types):
-            raise ValueError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
+                raise UsageError(f"{name}: unknown {getattr(self, name)!r}. Valid: {', '.join(valid_values)}")
+        if (not isinstance(self.motion_types, tuple) or not self.motion_types
+                or not all(isinstance(m, str) for m in self.motion_types)):
+            raise UsageError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
         valid = registered_motions()
         for motion in self.motion_types:
             if motion not in valid:
-                raise ValueError(f"motion_types: unknown motion {motion!r}. Valid: {', '.join(valid)}")
+                raise UsageError(f"motion_types: unknown motion {motion!r}. Valid: {', '.join(valid)}")
         if len(set(self.motion_types)) != len(self.motion_types):
-            raise ValueError(f"motion_types: each motion may appear once, got {list(self.motion_types)}")
+            raise UsageError(f"motion_types: each motion may appear once, got {list(self.motion_types)}")
         lo, hi = self.center_bounds
         if hi - lo < 4:
             need = math.ceil(2 * (self.image_size / 2 - (hi - lo) / 2) + 4)
-            raise ValueError(
+            raise UsageError(
                 f"image_size: {self.image_size} px leaves no room to move a {self.digit_size} px digit "
                 f"(scale up to {self.scale_range[1]}, rotation {self.rotation_range} deg) inside a "
                 f"{self.margin} px margin; use image_size >= {need} or a smaller digit_size/margin"
             )
+
+
+def as_config(config: "VideoMNISTConfig | dict | str | os.PathLike | None", flag: str = "config") -> VideoMNISTConfig:
+    """The config that `config` describes: every public constructor accepts these forms.
+
+    Args:
+        config: a `VideoMNISTConfig`; a dict of its fields; a preset name (`moving_mnist`) or a
+            YAML path (`VideoMNISTConfig.from_yaml`); None: the default config.
+        flag: the argument's name in messages (`--config` on the command line).
+
+    Raises:
+        UsageError: none of those forms, no such preset or file, or a field fails validation.
+
+    Example:
+        >>> as_config("moving_mnist").num_digits, as_config({"num_digits": 3}).num_digits
+        (2, 3)
+    """
+    if config is None:
+        return VideoMNISTConfig()
+    if isinstance(config, VideoMNISTConfig):
+        return config
+    if isinstance(config, dict):
+        return VideoMNISTConfig.from_dict(config)
+    if isinstance(config, (str, os.PathLike)):
+        values = preset_values(config, flag)
+        return VideoMNISTConfig.from_dict({k: v for k, v in values.items() if k not in EXPORT_KEYS})
+    raise UsageError(f"{flag}: expected a VideoMNISTConfig, a dict of its fields, a preset name or a YAML path, "
+                     f"got {type(config).__name__}")
+
+
+def preset_values(name_or_path: str | os.PathLike, flag: str = "config") -> dict[str, Any]:
+    """The mapping a dataset preset holds (config fields and `EXPORT_KEYS`), by name or path.
+
+    Raises:
+        UsageError: no such preset or file (naming `flag` and the presets), or the file is not a
+            YAML mapping.
+    """
+    return read_yaml_mapping(resolve_preset(name_or_path, flag=flag))
 
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
@@ -260,19 +308,19 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as err:
-        raise ValueError(f"config: cannot read {path}: {err.strerror or err}") from None
+        raise UsageError(f"config: cannot read {path}: {err.strerror or err}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"config: {path} is not a text (YAML) file") from None
+        raise UsageError(f"config: {path} is not a text (YAML) file") from None
     try:
         values = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"config: {path} is not valid YAML{where}") from None
+        raise UsageError(f"config: {path} is not valid YAML{where}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ValueError(f"config: {path} must hold a mapping of fields, got {type(values).__name__}")
+        raise UsageError(f"config: {path} must hold a mapping of fields, got {type(values).__name__}")
     return values
 
 
@@ -282,10 +330,10 @@ def _is_int(value: Any) -> bool:
 
 def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
     if not _is_int(value):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
+        raise UsageError(f"{name}: expected an integer, got {value!r}")
     if value < minimum or (maximum is not None and value > maximum):
         bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
-        raise ValueError(f"{name}: must be {bound}, got {value}")
+        raise UsageError(f"{name}: must be {bound}, got {value}")
 
 
 def _check_range(name: str, value: Any, minimum: float, maximum: float | None = None,
@@ -293,12 +341,12 @@ def _check_range(name: str, value: Any, minimum: float, maximum: float | None = 
     ok = (isinstance(value, tuple) and len(value) == 2
           and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
     if not ok:
-        raise ValueError(f"{name}: expected two numbers (min, max), got {value!r}")
+        raise UsageError(f"{name}: expected two numbers (min, max), got {value!r}")
     lo, hi = value
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-        raise ValueError(f"{name}: expected finite min <= max, got {list(value)}")
+        raise UsageError(f"{name}: expected finite min <= max, got {list(value)}")
     if lo < minimum or (maximum is not None and hi > maximum):
         bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
-        raise ValueError(f"{name}: values must be {bound}, got {list(value)}")
+        raise UsageError(f"{name}: values must be {bound}, got {list(value)}")
     if positive and lo <= 0:
-        raise ValueError(f"{name}: min must be > 0 so every clip moves, got {list(value)}")
+        raise UsageError(f"{name}: min must be > 0 so every clip moves, got {list(value)}")

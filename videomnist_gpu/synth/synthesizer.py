@@ -19,14 +19,14 @@ from typing import Sequence
 import torch
 
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.cpu_buffers import OutputPool
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.params import ClipParams, draw_clip_params
 from videomnist_gpu.synth.render_fast import render_fast
 
-__all__ = ["Clips", "Synthesizer", "as_device", "default_device", "parse_device"]
+__all__ = ["Clips", "Synthesizer", "as_device", "available_devices", "default_device", "parse_device"]
 
 
 @dataclass(frozen=True)
@@ -81,27 +81,46 @@ def as_device(name: str | torch.device | None) -> torch.device:
         raise UsageError(f"device: unknown device {name!r}. Valid: cpu, cuda, cuda:N, mps") from None
 
 
+def available_devices() -> list[str]:
+    """The devices clips can be rendered on here: `cpu`, each `cuda:N`, and `mps` where available."""
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    mps = ["mps"] if hasattr(torch.backends, "mps") and torch.backends.mps.is_available() else []
+    return ["cpu", *cuda, *mps]
+
+
 def parse_device(name: str | torch.device | None) -> torch.device:
-    """`--device` value -> torch.device; one-line UsageError for bad or unavailable devices.
+    """A device name (or device) that exists here, as a `torch.device`; None: `default_device()`.
 
     Args:
         name: `cpu`, `cuda`, `cuda:N`, `mps`, a `torch.device`, or `None` for `default_device()`.
 
     Raises:
-        UsageError: `name` is not a device torch knows, is not cpu/cuda/mps, or asks for CUDA or
-            MPS where it is not available, or for a CUDA index that does not exist.
+        UsageError: one line, naming the devices this machine has, when `name` is not a device
+            torch knows, is not cpu/cuda/mps, asks for CUDA or MPS where it is not available, or
+            for a CUDA index that does not exist. Inside a `FakeTensorMode` (tests that pretend
+            to have a GPU) only the name is checked.
     """
     device = as_device(name)
+    here = f"Available here: {', '.join(available_devices())}"
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"device: unsupported device {str(name)!r}. Valid: cpu, cuda, cuda:N, mps. {here}")
+    if device.type == "cpu" or _pretending_devices():
+        return device
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UsageError(f"device: {name!r} requested but CUDA is not available here; use --device cpu")
+            raise UsageError(f"device: {str(name)!r} requested but CUDA is not available. {here}")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"device: {name!r} does not exist ({torch.cuda.device_count()} CUDA devices)")
-    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise UsageError(f"device: {name!r} requested but MPS is not available here; use --device cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise UsageError(f"device: unsupported device {name!r}. Valid: cpu, cuda, cuda:N, mps")
+            raise UsageError(f"device: {str(name)!r} does not exist. {here}")
+    elif not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise UsageError(f"device: {str(name)!r} requested but MPS is not available. {here}")
     return device
+
+
+def _pretending_devices() -> bool:
+    """True inside a `FakeTensorMode`, where tensors of any device carry no data."""
+    from torch._guards import detect_fake_mode
+
+    return detect_fake_mode() is not None
 
 
 # On a CPU the render kernels run fastest on about 128 clips at a time (their temporaries stay in
@@ -122,20 +141,21 @@ class Synthesizer:
     `params` of a split loads its digits (`load_digit_bank(config.digits, split, root)`).
 
     Args:
-        config: the dataset description (already validated by its constructor).
+        config: the dataset description: a `VideoMNISTConfig`, a dict of its fields, a preset
+            name (`moving_mnist`) or a YAML path (see `as_config`).
         device: where digits live and clips are rendered: a `torch.device` or a string such as
-            `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU). Its availability is
-            not checked here (`parse_device` checks it).
+            `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU).
         root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
 
     Raises:
-        UsageError: `device` is not a device name torch knows.
+        UsageError: `config` is none of those forms or fails validation; `device` is not a
+            device this machine has (`parse_device`: the message lists those it has).
     """
 
-    def __init__(self, config: VideoMNISTConfig, device: torch.device | str | None = None,
+    def __init__(self, config: VideoMNISTConfig | dict | str | Path, device: torch.device | str | None = None,
                  root: str | Path | None = None) -> None:
-        self.config = config
-        self.device = as_device(device)
+        self.config = as_config(config)
+        self.device = parse_device(device)
         self.root = root
         self._banks: dict[str, DigitBank] = {}
         self._videos = OutputPool()  # CPU only: recycled memory for returned videos
@@ -185,20 +205,28 @@ class Synthesizer:
             split: `train` or `test`.
 
         Raises:
-            UsageError: `split` is not `train` or `test`, or its digits cannot be loaded.
-            ValueError: `indices` has more than one dimension, or (checked on the CPU only, to
-                avoid a device sync) holds a negative index.
+            UsageError: `split` is not `train` or `test`, or its digits cannot be loaded;
+                `indices` is not integers (floats and bools are refused), has more than one
+                dimension, or (checked on the CPU only, to avoid a device sync) holds a negative
+                index.
         """
         check_split(split)
         return draw_clip_params(self.config, self.bank(split), self._clip_indices(indices), split)
 
     def _clip_indices(self, indices: torch.Tensor | Sequence[int]) -> torch.Tensor:
-        """`indices` as int64 (B,) on the device; ValueError for another shape or (CPU) a negative index."""
-        indices = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
-        if indices.ndim != 1:
-            raise ValueError(f"indices: expected a 1-D tensor of clip indices, got shape {tuple(indices.shape)}")
+        """`indices` as int64 (B,) on the device; UsageError for non-integers, another shape or (CPU) a negative index."""
+        try:
+            given = torch.as_tensor(indices)
+        except (TypeError, ValueError, RuntimeError):
+            raise UsageError(f"indices: expected clip indices (integers >= 0), got {type(indices).__name__}") from None
+        if given.dtype.is_floating_point or given.dtype.is_complex or given.dtype == torch.bool:
+            raise UsageError(f"indices: expected integer clip indices, got {given.dtype} (a fractional or boolean "
+                             "index names no clip)")
+        if given.ndim != 1:
+            raise UsageError(f"indices: expected a 1-D tensor of clip indices, got shape {tuple(given.shape)}")
+        indices = given.to(device=self.device, dtype=torch.int64)
         if indices.device.type == "cpu" and indices.numel() and int(indices.min()) < 0:
-            raise ValueError("indices: clip indices must be >= 0")
+            raise UsageError("indices: clip indices must be >= 0")
         return indices
 
     def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
@@ -218,8 +246,8 @@ class Synthesizer:
 
         Raises:
             UsageError: `split` is not `train` or `test`, or its digits cannot be loaded (see
-                `load_digit_bank`).
-            ValueError: `indices` has more than one dimension, or (on the CPU) a negative index.
+                `load_digit_bank`); `indices` is not integers, has more than one dimension, or (on
+                the CPU) holds a negative index.
         """
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
