@@ -282,7 +282,7 @@ BAD = [
     ("malformed-yaml", ["--config", "YAML:image_size: [64\n"], 2, "is not valid YAML"),
     ("unknown-config-key", ["--config", "YAML:image_sz: 64\n"], 2, "unknown key 'image_sz'"),
     ("yaml-not-a-mapping", ["--config", "YAML:- 1\n- 2\n"], 2, "must hold a mapping"),
-    ("yaml-bad-value", ["--config", "YAML:fps: 0\n"], 2, "fps: must be >= 1"),
+    ("yaml-bad-value", ["--config", "YAML:fps: 0\n"], 2, "fps: must be an integer >= 1"),
     ("missing-config-file", ["--config", "TMP/nope.yaml"], 2, "no such file or preset"),
 ]
 

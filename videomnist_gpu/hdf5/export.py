@@ -33,7 +33,7 @@ import torch
 
 from videomnist_gpu.atomic_file import (atomic_file, check_free_space, check_output_file, fsync_dir, partial_path,
                                         remove_partial)
-from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.errors import UsageError, VideoMNISTError, check_choice, check_int
 from videomnist_gpu.hdf5.chunks import DEFLATE_LEVEL, ChunkWriter
 from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
                                         write_attrs)
@@ -83,12 +83,6 @@ class ExportPlan:
         return {"train": NUM_CLASSES * self.videos_per_digit, "test": NUM_CLASSES * self.test_videos_per_digit}
 
 
-def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise UsageError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def default_batch_size(device: torch.device | str | None, config: VideoMNISTConfig | None = None) -> int:
     """512 clips on accelerators; on the CPU 128 default clips (the kernels' fastest batch), fewer
     for longer or larger clips (`config`) so a batch and its render temporaries stay as small."""
@@ -115,15 +109,12 @@ def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_vid
             or 3; or `compression` is not one of `COMPRESSIONS` (or None).
     """
     _check_config(config)
-    vpd = _check_positive_int("videos_per_digit", videos_per_digit)
-    tvpd = max(1, vpd // 5) if test_videos_per_digit is None else _check_positive_int(
-        "test_videos_per_digit", test_videos_per_digit)
-    if isinstance(channels, bool) or channels not in (1, 3):
-        raise UsageError(f"channels: must be 1 (grayscale) or 3 (RGB, gray replicated), got {channels!r}")
-    compression = "none" if compression is None else compression
-    if compression not in COMPRESSIONS:
-        raise UsageError(f"compression: unknown {compression!r}. Valid: {', '.join(COMPRESSIONS)}")
-    batch = _check_positive_int("batch_size", batch_size)
+    vpd = check_int("videos_per_digit", videos_per_digit, 1)
+    tvpd = max(1, vpd // 5) if test_videos_per_digit is None else check_int(
+        "test_videos_per_digit", test_videos_per_digit, 1)
+    channels = check_choice("channels", channels, (1, 3))
+    compression = check_choice("compression", "none" if compression is None else compression, COMPRESSIONS)
+    batch = check_int("batch_size", batch_size, 1)
     return ExportPlan(config, vpd, tvpd, int(channels), compression, batch)
 
 

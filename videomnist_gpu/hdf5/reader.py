@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.data.prediction import check_split_frames, split_prediction
-from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.errors import UsageError, VideoMNISTError, check_choice, check_int
 from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name
 
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
@@ -113,11 +113,10 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
                  resolution: int = 64, channels: int | None = None,
                  split_frames: tuple[int, int] | None = None) -> None:
         super().__init__()
-        for name, value in (("sequence_length", sequence_length), ("resolution", resolution)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise UsageError(f"{name}: must be an integer >= 1, got {value!r}")
-        if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
-            raise UsageError(f"channels: must be 1, 3 or None (as stored), got {channels!r}")
+        check_int("sequence_length", sequence_length, 1)
+        check_int("resolution", resolution, 1)
+        if channels is not None:
+            check_choice("channels", channels, (1, 3))
         self.path = str(path)
         self.sequence_length = int(sequence_length)
         self.train = bool(train)

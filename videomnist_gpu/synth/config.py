@@ -24,6 +24,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from videomnist_gpu.errors import UsageError, check_int, check_number, is_int, is_number
+
 __all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "PLACEMENTS", "COMPOSITES", "read_yaml_mapping"]
 
 MNIST_SIZE = 28
@@ -67,7 +69,7 @@ class VideoMNISTConfig:
         composite: `max` (default) or `sum` (added, clipped at 255) where digits overlap.
 
     Raises:
-        ValueError: on construction, with one line naming the field, when a field has the wrong
+        UsageError: (a `ValueError`) on construction, with one line naming the field, when a field has the wrong
             type (a bool is not an integer), lies outside the ranges above, names an unknown
             `placement`, `composite` or motion, repeats a motion, or when `image_size` leaves a
             digit no room to move inside `margin` (the message says the smallest `image_size`
@@ -81,7 +83,7 @@ class VideoMNISTConfig:
         >>> VideoMNISTConfig(num_digits=5)
         Traceback (most recent call last):
         ...
-        ValueError: num_digits: must be within 1..4, got 5
+        videomnist_gpu.errors.UsageError: num_digits: must be an integer within 1..4, got 5
     """
 
     sequence_length: int = 16
@@ -104,7 +106,7 @@ class VideoMNISTConfig:
             value = getattr(self, name)
             if isinstance(value, (list, tuple)):
                 object.__setattr__(self, name, tuple(value))
-        if self.digit_size is None and _is_int(self.image_size):
+        if self.digit_size is None and is_int(self.image_size):
             object.__setattr__(self, "digit_size", max(1, round(MNIST_SIZE * self.image_size / 64)))
         self._validate()
 
@@ -149,11 +151,11 @@ class VideoMNISTConfig:
                 lists the valid ones), or a value fails validation.
         """
         if not isinstance(values, dict):
-            raise ValueError(f"config: expected a mapping of fields, got {type(values).__name__}")
+            raise UsageError(f"config: expected a mapping of fields, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"config: unknown key {unknown[0]!r}. Valid: {', '.join(sorted(known))}")
+            raise UsageError(f"config: unknown key {unknown[0]!r}. Valid: {', '.join(sorted(known))}")
         return cls(**values)
 
     def to_json(self) -> str:
@@ -173,7 +175,7 @@ class VideoMNISTConfig:
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"config: not valid JSON ({err.msg} at line {err.lineno})") from None
+            raise UsageError(f"config: not valid JSON ({err.msg} at line {err.lineno})") from None
         return cls.from_dict(values)
 
     def to_yaml(self) -> str:
@@ -216,36 +218,30 @@ class VideoMNISTConfig:
     def _validate(self) -> None:
         from videomnist_gpu.synth.motions import registered_motions
 
-        _check_int("sequence_length", self.sequence_length, minimum=2)
-        _check_int("image_size", self.image_size, minimum=8)
-        _check_int("digit_size", self.digit_size, minimum=4)
-        _check_int("num_digits", self.num_digits, minimum=1, maximum=MAX_DIGITS)
-        _check_int("margin", self.margin, minimum=0)
-        _check_int("fps", self.fps, minimum=1)
-        _check_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
+        for name, minimum, maximum in (("sequence_length", 2, None), ("image_size", 8, None), ("digit_size", 4, None),
+                                       ("num_digits", 1, MAX_DIGITS), ("margin", 0, None), ("fps", 1, None),
+                                       ("seed", 0, 2**63 - 1)):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum, maximum))  # numpy -> int
         _check_range("speed_range", self.speed_range, minimum=0.0, positive=True)
         _check_range("scale_range", self.scale_range, minimum=0.25, maximum=4.0)
-        if not isinstance(self.rotation_range, (int, float)) or isinstance(self.rotation_range, bool):
-            raise ValueError(f"rotation_range: expected degrees as a number, got {self.rotation_range!r}")
-        if not 0 <= self.rotation_range <= 180:
-            raise ValueError(f"rotation_range: must be within 0..180 degrees, got {self.rotation_range}")
+        check_number("rotation_range", self.rotation_range, 0, 180)  # degrees
         if not isinstance(self.digits, str) or not self.digits:
-            raise ValueError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
+            raise UsageError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
         for name, valid_values in (("placement", PLACEMENTS), ("composite", COMPOSITES)):
             if getattr(self, name) not in valid_values:
-                raise ValueError(f"{name}: unknown {getattr(self, name)!r}. Valid: {', '.join(valid_values)}")
+                raise UsageError(f"{name}: unknown {getattr(self, name)!r}. Valid: {', '.join(valid_values)}")
         if not self.motion_types or not all(isinstance(m, str) for m in self.motion_types):
-            raise ValueError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
+            raise UsageError(f"motion_types: expected a non-empty list of names, got {self.motion_types!r}")
         valid = registered_motions()
         for motion in self.motion_types:
             if motion not in valid:
-                raise ValueError(f"motion_types: unknown motion {motion!r}. Valid: {', '.join(valid)}")
+                raise UsageError(f"motion_types: unknown motion {motion!r}. Valid: {', '.join(valid)}")
         if len(set(self.motion_types)) != len(self.motion_types):
-            raise ValueError(f"motion_types: each motion may appear once, got {list(self.motion_types)}")
+            raise UsageError(f"motion_types: each motion may appear once, got {list(self.motion_types)}")
         lo, hi = self.center_bounds
         if hi - lo < 4:
             need = math.ceil(2 * (self.image_size / 2 - (hi - lo) / 2) + 4)
-            raise ValueError(
+            raise UsageError(
                 f"image_size: {self.image_size} px leaves no room to move a {self.digit_size} px digit "
                 f"(scale up to {self.scale_range[1]}, rotation {self.rotation_range} deg) inside a "
                 f"{self.margin} px margin; use image_size >= {need} or a smaller digit_size/margin"
@@ -260,45 +256,33 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as err:
-        raise ValueError(f"config: cannot read {path}: {err.strerror or err}") from None
+        raise UsageError(f"config: cannot read {path}: {err.strerror or err}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"config: {path} is not a text (YAML) file") from None
+        raise UsageError(f"config: {path} is not a text (YAML) file") from None
     try:
         values = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"config: {path} is not valid YAML{where}") from None
+        raise UsageError(f"config: {path} is not valid YAML{where}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ValueError(f"config: {path} must hold a mapping of fields, got {type(values).__name__}")
+        raise UsageError(f"config: {path} must hold a mapping of fields, got {type(values).__name__}")
     return values
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
-    if not _is_int(value):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
-        raise ValueError(f"{name}: must be {bound}, got {value}")
 
 
 def _check_range(name: str, value: Any, minimum: float, maximum: float | None = None,
                  positive: bool = False) -> None:
     ok = (isinstance(value, tuple) and len(value) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+          and all(is_number(v) for v in value))
     if not ok:
-        raise ValueError(f"{name}: expected two numbers (min, max), got {value!r}")
+        raise UsageError(f"{name}: expected two numbers (min, max), got {value!r}")
     lo, hi = value
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-        raise ValueError(f"{name}: expected finite min <= max, got {list(value)}")
+        raise UsageError(f"{name}: expected finite min <= max, got {list(value)}")
     if lo < minimum or (maximum is not None and hi > maximum):
         bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
-        raise ValueError(f"{name}: values must be {bound}, got {list(value)}")
+        raise UsageError(f"{name}: values must be {bound}, got {list(value)}")
     if positive and lo <= 0:
-        raise ValueError(f"{name}: min must be > 0 so every clip moves, got {list(value)}")
+        raise UsageError(f"{name}: min must be > 0 so every clip moves, got {list(value)}")

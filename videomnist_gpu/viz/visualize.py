@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from videomnist_gpu.atomic_file import atomic_file, check_output_dir, check_output_file
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import UsageError, check_int, check_number
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.viz.stats import format_stats
 
@@ -137,17 +137,13 @@ def _check_nonempty(v: np.ndarray) -> None:
 
 
 def _check_fps(fps: Any) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-        raise UsageError(f"fps must be a positive number, got {fps!r}.")
-    return float(fps)
+    return check_number("fps", fps, above=0)
 
 
 def _check_scale(scale: Any) -> int | None:
     if scale is None:
         return None
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise UsageError(f"scale must be an integer >= 1 or None (auto), got {scale!r}.")
-    return int(scale)
+    return check_int("scale", scale, 1)
 
 
 def _auto_scale(h: int, w: int, nrow: int = 1, ncol: int = 1) -> int:
@@ -322,8 +318,7 @@ def save_mp4(video: Any, path: str | os.PathLike, fps: float = 10, scale: int | 
             file at `path` is replaced.
     """
     fps, scale = _check_fps(fps), _check_scale(scale)
-    if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
-        raise UsageError(f"crf must be an integer in 0..51, got {crf!r}.")
+    crf = check_int("crf", crf, 0, 51)
     clip = _clip(video)  # (T, H, W)
     p = _target(path)
     k = scale or _auto_scale(*clip.shape[1:])
@@ -448,9 +443,7 @@ def save_video_grid(
     b, t, h, w = v.shape
     if ncol is None:
         ncol = math.ceil(math.sqrt(b))
-    if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
-        raise UsageError(f"ncol must be an integer >= 1 or None, got {ncol!r}.")
-    ncol = min(ncol, b)
+    ncol = min(check_int("ncol", ncol, 1), b)
     if captions is not None and len(captions) != b:
         raise UsageError(f"captions must have one text per clip: {b} clips, {len(captions)} captions.")
     p = _target(path)
@@ -582,9 +575,7 @@ def save_montage(
     b, t = v.shape[:2]
     lab = _labels_2d(labels, b)  # (B, K)
     mot = _motions_1d(motions, b, motion_names)  # (B,) or None
-    if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
-        raise UsageError(f"ncol must be an integer >= 1, got {ncol!r}.")
-    ncol = min(ncol, b)
+    ncol = min(check_int("ncol", ncol, 1), b)
     nrow = -(-b // ncol)
     p = _target(path)
 
@@ -777,9 +768,8 @@ def write_samples(
     fmts = [_check_format(f, VIDEO_FORMATS) for f in ([formats] if isinstance(formats, str) else formats)]
     fmts = list(dict.fromkeys(fmts))
     fps, scale = _check_fps(fps), _check_scale(scale)
-    for name, value, low in (("num_samples", num_samples, 0), ("num_per_class", num_per_class, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise UsageError(f"{name} must be an integer >= {low}, got {value!r}.")
+    check_int("num_samples", num_samples, 0)
+    check_int("num_per_class", num_per_class, 1)
     if stats is not None and not isinstance(stats, (str, dict)):
         raise UsageError(f"stats must be text, a dataset_stats dict or None, got {type(stats).__name__}.")
     v = to_uint8_video(videos)  # (N, T, H, W)
