@@ -35,7 +35,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from videomnist_gpu.data.prediction import check_split_frames
-from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, normalize_video
+from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream
+from videomnist_gpu.synth.pixels import normalize_video
 from videomnist_gpu.errors import check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig
 

@@ -27,6 +27,7 @@ import torch
 
 from videomnist_gpu.atomic_file import atomic_file, check_output_dir, check_output_file
 from videomnist_gpu.errors import UsageError, check_int, check_number
+from videomnist_gpu.synth.pixels import to_uint8_clips
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.viz.stats import format_stats
 
@@ -55,22 +56,6 @@ ALL_FORMATS = ("gif", "mp4", "png")
 
 
 # --------------------------------------------------------------------------- conversion
-
-
-def to_uint8_clips(videos: torch.Tensor) -> torch.Tensor:
-    """Model batches back to clips, on their device: float `(B, C, T, H, W)` in [-0.5, 0.5] ->
-    uint8 `(B, T, H, W)`.
-
-    `round((x + 0.5) * 255)` clamped to 0..255 (NaN -> 0) inverts `u8 / 255 - 0.5` exactly;
-    channels become gray by their mean (each channel, for replicated grey). No checks: for
-    arbitrary input use `to_uint8_video`, which validates the layout.
-
-    Shape:
-        videos: float (B, C, T, H, W) (any float dtype, any C, any device).
-        returns: uint8 (B, T, H, W) on `videos`' device.
-    """
-    gray = torch.nan_to_num(videos.float().mean(dim=1), nan=-0.5)  # (B, T, H, W)
-    return ((gray + 0.5) * 255.0).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, W)
 
 
 def to_uint8_video(x: Any) -> np.ndarray:
