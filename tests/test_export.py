@@ -282,7 +282,7 @@ BAD = [
     ("malformed-yaml", ["--config", "YAML:image_size: [64\n"], 2, "is not valid YAML"),
     ("unknown-config-key", ["--config", "YAML:image_sz: 64\n"], 2, "unknown key 'image_sz'"),
     ("yaml-not-a-mapping", ["--config", "YAML:- 1\n- 2\n"], 2, "must hold a mapping"),
-    ("yaml-bad-value", ["--config", "YAML:fps: 0\n"], 2, "fps: must be >= 1"),
+    ("yaml-bad-value", ["--config", "YAML:fps: 0\n"], 2, "fps: must be an integer >= 1"),
     ("missing-config-file", ["--config", "TMP/nope.yaml"], 2, "no such file or preset"),
 ]
 
@@ -335,9 +335,9 @@ def test_existing_output_is_refused_and_kept(tmp_path, capsys):
 def test_not_enough_free_space_is_refused_before_writing(tmp_path, capsys, monkeypatch):
     import shutil
 
-    from videomnist_gpu.hdf5 import export
+    from videomnist_gpu import atomic_file
 
-    monkeypatch.setattr(export.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
+    monkeypatch.setattr(atomic_file.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
     out_file = tmp_path / "out.h5"
     code = main(["generate", "--output_file", str(out_file), *TINY, "--device", "cpu"])
     captured = capsys.readouterr()

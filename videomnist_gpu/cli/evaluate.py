@@ -38,9 +38,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from videomnist_gpu.atomic_file import check_output_file
     from videomnist_gpu.evaluation.evaluate import evaluate, format_report, write_json
     from videomnist_gpu.interrupt import check_interrupt
 
+    if args.output_file is not None:  # before the work: a path that cannot be written fails now
+        check_output_file(args.output_file, "output_file", overwrite=True)
     result = evaluate(args.clips, args.labels, reference=args.config, num_reference=args.num_reference,
                       split=args.split, device=args.device, seed=args.seed, batch_size=args.batch_size,
                       cache_dir=args.cache_dir)

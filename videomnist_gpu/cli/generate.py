@@ -13,8 +13,8 @@ from pathlib import Path
 
 
 from videomnist_gpu.cli.flags import add_flag
-from videomnist_gpu.errors import UsageError
-from videomnist_gpu.interrupt import removed_on_failure
+from videomnist_gpu.errors import UsageError, check_int
+from videomnist_gpu.atomic_file import removed_on_failure
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, preset_values
 from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
 
@@ -113,9 +113,7 @@ def run(args: argparse.Namespace) -> int:
     bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]
     if bad:
         raise UsageError(f"formats: unknown format {bad[0]!r}. Valid: {', '.join(SAMPLE_FORMATS)}")
-    num_samples = 20 if args.num_samples is None else args.num_samples
-    if num_samples < 0:
-        raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
+    num_samples = check_int("num_samples", 20 if args.num_samples is None else args.num_samples, 0)
     device = parse_device(args.device)
     batch_size = default_batch_size(device, config) if export["batch_size"] is None else plan.batch_size
 

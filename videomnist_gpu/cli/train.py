@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from videomnist_gpu.cli.flags import add_flag
-from videomnist_gpu.errors import UsageError
-from videomnist_gpu.interrupt import Interrupted, removed_on_failure
+from videomnist_gpu.errors import UsageError, check_int, check_number
+from videomnist_gpu.atomic_file import check_output_dir, removed_on_failure
+from videomnist_gpu.interrupt import Interrupted
 
 _RUN_KEYS = ("batch_size", "max_steps", "gpus", "precision", "seed", "num_workers",
              "val_check_interval", "val_clips", "data_path", "dataset")
@@ -114,14 +115,12 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     if "dataset_config" in overrides:
         overrides["dataset"] = str(resolve_preset(overrides.pop("dataset_config"), "--dataset_config"))
     merged = {**preset, **overrides}
-    for name in ("batch_size", "max_steps", "val_check_interval", "val_clips"):
-        if name in merged and (isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 1):
-            raise UsageError(f"--{name}: must be a positive integer, got {merged[name]!r}")
-    for name in ("gpus", "num_workers"):
-        if int(merged.get(name, 0)) < 0:
-            raise UsageError(f"--{name}: must be >= 0, got {merged[name]}")
-    if "lr" in merged and not merged["lr"] > 0:
-        raise UsageError(f"--lr: must be > 0, got {merged['lr']}")
+    for name, minimum in (("batch_size", 1), ("max_steps", 1), ("val_check_interval", 1), ("val_clips", 1),
+                          ("gpus", 0), ("num_workers", 0)):
+        if name in merged:
+            check_int(f"--{name}", merged[name], minimum)
+    if "lr" in merged:
+        check_number("--lr", merged["lr"], above=0)
     run = {k: merged[k] for k in _RUN_KEYS if k in merged}
     run["precision"] = str(run.get("precision", "32-true"))
     return merged, RunSettings(output_dir=Path(args.output_dir), **run)
@@ -131,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
     from videomnist_gpu.models.training import train
 
     preset, settings = _settings(args)
-    out = settings.output_dir
+    out = check_output_dir(settings.output_dir, "--output_dir")
     checkpoints = out / "checkpoints"
 
     def has_checkpoint() -> bool:  # a finished checkpoint is kept: it is what --resume needs
@@ -155,17 +154,14 @@ def _sample(args: argparse.Namespace) -> int:
 
     if args.ckpt is None:
         raise UsageError("--ckpt: required (a VideoGPT checkpoint from train-videogpt)")
-    n = args.num_samples
-    if n < 1:
-        raise UsageError(f"--num_samples: must be >= 1, got {n}")
+    n = check_int("--num_samples", args.num_samples, 1)
     if args.labels is not None and len(args.labels) != n:
         raise UsageError(f"--labels: give one label per clip ({n}), got {len(args.labels)}")
-    if args.top_k is not None and args.top_k < 1:
-        raise UsageError(f"--top_k: must be >= 1, got {args.top_k}")
-    if not args.temperature > 0:
-        raise UsageError(f"--temperature: must be > 0, got {args.temperature}")
-    if args.fps < 1:
-        raise UsageError(f"--fps: must be >= 1, got {args.fps}")
+    if args.top_k is not None:
+        check_int("--top_k", args.top_k, 1)
+    check_number("--temperature", args.temperature, above=0)
+    check_int("--fps", args.fps, 1)
+    out = check_output_dir(args.output_dir, "--output_dir")
     model = load_videogpt(args.ckpt, parse_device(args.device))
     hp, vq = model.hparams, model.vqvae.hparams
     for name, have in (("resolution", vq.resolution), ("sequence_length", vq.sequence_length)):
@@ -178,7 +174,6 @@ def _sample(args: argparse.Namespace) -> int:
         bad = [label for label in args.labels if not 0 <= label < hp.n_classes]
         if bad:
             raise UsageError(f"--labels: {bad[0]} is not a class of this model. Valid: 0-{hp.n_classes - 1}")
-    out = Path(args.output_dir)
     with removed_on_failure(out):
         paths = sample_videos(model, n, args.labels, out / args.output_name, seed=args.seed,
                               temperature=args.temperature, top_k=args.top_k, fps=args.fps)

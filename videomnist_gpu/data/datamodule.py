@@ -35,9 +35,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from videomnist_gpu.data.prediction import check_split_frames
-from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, check_channels, normalize_video
+from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, check_channels
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
+from videomnist_gpu.synth.pixels import normalize_video
 
 __all__ = ["VideoMNISTDataModule"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import UsageError, is_int
 
 __all__ = ["check_split_frames", "split_prediction"]
 
@@ -31,7 +31,7 @@ def check_split_frames(split_frames: Sequence[int] | None, sequence_length: int)
     if split_frames is None:
         return None
     ok = (isinstance(split_frames, (tuple, list)) and len(split_frames) == 2
-          and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in split_frames))
+          and all(is_int(n) and n >= 1 for n in split_frames))
     if not ok or sum(split_frames) != sequence_length:
         raise UsageError(f"split_frames: expected (n_past, n_future), integers >= 1 that add up to "
                          f"sequence_length {sequence_length}, got {split_frames!r}")

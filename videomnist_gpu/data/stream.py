@@ -28,7 +28,6 @@ from __future__ import annotations
 import sys
 from typing import Any, Iterator
 
-import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -38,6 +37,7 @@ from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.cpu_buffers import OutputPool
 from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.synth.pixels import normalize_video
 from videomnist_gpu.synth.synthesizer import Clips, Synthesizer
 
 __all__ = ["VideoMNISTStream", "STATE_FORMAT_VERSION", "OUTPUTS", "CHANNELS", "batch_from_clips", "normalize_video",
@@ -56,34 +56,6 @@ def check_channels(channels: object) -> int:
     if isinstance(channels, bool) or channels not in CHANNELS:
         raise UsageError(f"channels: expected 1 (grey) or 3 (for upstream VideoGPT), got {channels!r}")
     return channels
-
-
-def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """VideoGPT's model input from uint8 pixels: ``video / 255 - 0.5`` as float32, on `video`'s device.
-
-    Bitwise the same value on every path (``fl(fl(u8 / 255) - 0.5)``). On a CPU: one numpy pass
-    that reads the uint8 pixels and writes ``u8 / 255`` into `out` (the float conversion happens
-    in cache-sized pieces inside it), then one in-place pass (single-threaded numpy: torch's
-    three element-wise passes on two threads measured 2.5x slower on a loaded 2-core machine,
-    see docs/benchmarks.md). On other devices: one fused kernel (`torch.addcdiv`), which is how
-    `VideoMNISTDataModule` normalizes uint8 batches after they reach the training device.
-
-    Shape:
-        video: uint8 (...) in 0..255. out: float32, same shape and device (default: a new tensor).
-        returns: float32 (...) in [-0.5, 0.5] (`out` when given).
-    """
-    if video.device.type != "cpu":
-        # 0-dim operands filled on the device: addcdiv takes no CPU scalar tensor beside CUDA ones,
-        # and a Python-number divisor lets CUDA multiply by a rounded 1/255 (not bitwise u8 / 255)
-        minus_half = torch.full((), -0.5, device=video.device)
-        full_scale = torch.full((), 255.0, device=video.device)
-        return torch.addcdiv(minus_half, video, full_scale, out=out)  # -0.5 + u8 / 255, one kernel
-    if out is None:
-        out = torch.empty(video.shape, dtype=torch.float32)
-    pixels, values = video.numpy(), out.numpy()  # views: `out` is written in place
-    np.divide(pixels, np.float32(255), out=values, dtype=np.float32)  # reads uint8, writes float32 once
-    np.subtract(values, np.float32(0.5), out=values)
-    return out
 
 
 def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",

@@ -5,5 +5,6 @@
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.hdf5`, `videomnist_gpu.viz` (`evaluate`
 loads clips from an HDF5 file through `viz.samples`, inside its functions),
-`videomnist_gpu.errors`, `videomnist_gpu.presets`, `videomnist_gpu.interrupt` (safe points for Ctrl-C).
+`videomnist_gpu.errors`, `videomnist_gpu.presets`, `videomnist_gpu.interrupt` (safe points for Ctrl-C),
+`videomnist_gpu.atomic_file`.
 """

@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 from videomnist_gpu.data.prediction import check_split_frames, split_prediction
-from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.errors import UsageError, VideoMNISTError, check_choice, check_int
 from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name
+from videomnist_gpu.synth.pixels import normalize_video
 
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
 
@@ -113,11 +114,10 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
                  resolution: int = 64, channels: int | None = None,
                  split_frames: tuple[int, int] | None = None) -> None:
         super().__init__()
-        for name, value in (("sequence_length", sequence_length), ("resolution", resolution)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise UsageError(f"{name}: must be an integer >= 1, got {value!r}")
-        if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
-            raise UsageError(f"channels: must be 1, 3 or None (as stored), got {channels!r}")
+        check_int("sequence_length", sequence_length, 1)
+        check_int("resolution", resolution, 1)
+        if channels is not None:
+            check_choice("channels", channels, (1, 3))
         self.path = str(path)
         self.sequence_length = int(sequence_length)
         self.train = bool(train)
@@ -261,13 +261,12 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
             video = video[None]  # (1, L, H, W)
         else:
             video = video.permute(3, 0, 1, 2)  # (3, L, H, W)
-        video = video.float()  # (C_stored, L, H, W) in 0..255
         if self.channels != video.shape[0]:
             if self.channels == 3:
-                video = video.expand(3, -1, -1, -1)  # (3, L, H, W)
+                video = video.expand(3, -1, -1, -1)  # (3, L, H, W) uint8
             else:
-                video = video.mean(dim=0, keepdim=True)  # (1, L, H, W); exact for replicated gray
-        video = video / 255.0 - 0.5  # (C, L, H, W) in [-0.5, 0.5]
+                video = video.float().mean(dim=0, keepdim=True)  # (1, L, H, W) in 0..255; exact for replicated gray
+        video = normalize_video(video)  # (C, L, H, W) float32 in [-0.5, 0.5]
         label = self.labels[clip]
         item = {"video": video, "label": label.clone()}
         return item if self.split_frames is None else split_prediction(item, self.split_frames)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from videomnist_gpu.errors import UsageError, VideoMNISTError
+from videomnist_gpu.errors import UsageError, VideoMNISTError, check_int
 from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
                                         dataset_specs, decode_config, decode_motion_types, scalar_attr)
 from videomnist_gpu.hdf5.reader import open_hdf5
@@ -70,8 +70,7 @@ def verify_file(path: str | os.PathLike, num_clips: int = 32, device: torch.devi
         device: where to re-render (default: CUDA when available).
         seed: seed of the pick of clips.
     """
-    if isinstance(num_clips, bool) or not isinstance(num_clips, int) or num_clips < 0:
-        raise UsageError(f"num_clips: must be an integer >= 0, got {num_clips!r}")
+    check_int("num_clips", num_clips, 0)
     report = VerifyReport(str(path))
     with open_hdf5(path) as f:
         config = _check_attrs(f, report)

@@ -6,7 +6,7 @@ no VideoMNIST `config`, or whose clips hold more than one digit, log no digit sc
 
 Convention:
     Model videos are float `(B, C, T, H, W)` in `[-0.5, 0.5]`; scores are computed on them as uint8
-    `(B, T, H, W)` (`visualize.to_uint8_clips`), exactly what `videomnist sample` writes.
+    `(B, T, H, W)` (`synth.pixels.to_uint8_clips`), exactly what `videomnist sample` writes.
 """
 
 from __future__ import annotations

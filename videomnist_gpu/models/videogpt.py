@@ -34,7 +34,7 @@ from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.models.transformer import Transformer
 from videomnist_gpu.models.validation_scores import digit_judge
 from videomnist_gpu.models.vqvae import VQVAE, _log_videos, load_vqvae
-from videomnist_gpu.viz.visualize import to_uint8_clips
+from videomnist_gpu.synth.pixels import to_uint8_clips
 
 __all__ = ["VideoGPT"]
 
@@ -307,7 +307,7 @@ class VideoGPT(pl.LightningModule):
 
         Returns:
             float `(n, C, T, H, W)` clamped to `[-0.5, 0.5]`, on the model's device (C, T, H, W
-            of the VQ-VAE); `visualize.to_uint8_clips` turns it into uint8 clips.
+            of the VQ-VAE); `synth.pixels.to_uint8_clips` turns it into uint8 clips.
 
         Raises:
             UsageError, Interrupted: as `sample_codes`.

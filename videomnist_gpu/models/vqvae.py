@@ -32,7 +32,7 @@ from videomnist_gpu.evaluation.evaluate import training_scores
 from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
 from videomnist_gpu.models.validation_scores import digit_judge, psnr
-from videomnist_gpu.viz.visualize import to_uint8_clips
+from videomnist_gpu.synth.pixels import to_uint8_clips
 
 __all__ = ["VQVAE", "load_vqvae"]
 

@@ -9,6 +9,7 @@
 - `render_fast`: the fast render kernels that match it.
 - `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
 - `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.
+- `pixels`: uint8 pixels to VideoGPT's float input in [-0.5, 0.5] and back.
 
 May import: `videomnist_gpu.errors` and `videomnist_gpu.presets` (preset names). Everything else in the
 package builds on this.

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import UsageError, check_int, check_number, is_int, is_number
 from videomnist_gpu.presets import resolve_preset
 
 __all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "PLACEMENTS", "COMPOSITES", "read_yaml_mapping",
@@ -87,7 +87,7 @@ class VideoMNISTConfig:
         >>> VideoMNISTConfig(num_digits=5)
         Traceback (most recent call last):
         ...
-        videomnist_gpu.errors.UsageError: num_digits: must be within 1..4, got 5
+        videomnist_gpu.errors.UsageError: num_digits: must be an integer within 1..4, got 5
     """
 
     sequence_length: int = 16
@@ -112,7 +112,7 @@ class VideoMNISTConfig:
             value = getattr(self, name)
             if isinstance(value, (list, tuple)):
                 object.__setattr__(self, name, tuple(value))
-        if self.digit_size is None and _is_int(self.image_size):
+        if self.digit_size is None and is_int(self.image_size):
             object.__setattr__(self, "digit_size", max(1, round(MNIST_SIZE * self.image_size / 64)))
         self._validate()
 
@@ -225,19 +225,13 @@ class VideoMNISTConfig:
     def _validate(self) -> None:
         from videomnist_gpu.synth.motions import registered_motions
 
-        _check_int("sequence_length", self.sequence_length, minimum=2)
-        _check_int("image_size", self.image_size, minimum=8)
-        _check_int("digit_size", self.digit_size, minimum=4)
-        _check_int("num_digits", self.num_digits, minimum=1, maximum=MAX_DIGITS)
-        _check_int("margin", self.margin, minimum=0)
-        _check_int("fps", self.fps, minimum=1)
-        _check_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
+        for name, minimum, maximum in (("sequence_length", 2, None), ("image_size", 8, None), ("digit_size", 4, None),
+                                       ("num_digits", 1, MAX_DIGITS), ("margin", 0, None), ("fps", 1, None),
+                                       ("seed", 0, 2**63 - 1)):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum, maximum))  # numpy -> int
         _check_range("speed_range", self.speed_range, minimum=0.0, positive=True)
         _check_range("scale_range", self.scale_range, minimum=0.25, maximum=4.0)
-        if not isinstance(self.rotation_range, (int, float)) or isinstance(self.rotation_range, bool):
-            raise UsageError(f"rotation_range: expected degrees as a number, got {self.rotation_range!r}")
-        if not 0 <= self.rotation_range <= 180:
-            raise UsageError(f"rotation_range: must be within 0..180 degrees, got {self.rotation_range}")
+        check_number("rotation_range", self.rotation_range, 0, 180)  # degrees
         if not isinstance(self.digits, str) or not self.digits:
             raise UsageError(f"digits: expected auto, mnist, mnist-5k or a folder path, got {self.digits!r}")
         for name, valid_values in (("placement", PLACEMENTS), ("composite", COMPOSITES)):
@@ -324,22 +318,10 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
-    if not _is_int(value):
-        raise UsageError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
-        raise UsageError(f"{name}: must be {bound}, got {value}")
-
-
 def _check_range(name: str, value: Any, minimum: float, maximum: float | None = None,
                  positive: bool = False) -> None:
     ok = (isinstance(value, tuple) and len(value) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+          and all(is_number(v) for v in value))
     if not ok:
         raise UsageError(f"{name}: expected two numbers (min, max), got {value!r}")
     lo, hi = value

@@ -42,6 +42,8 @@ from typing import Callable
 
 import torch
 
+from videomnist_gpu.errors import check_int
+
 __all__ = [
     "MOTION_UNIFORMS",
     "MotionBounds",
@@ -118,8 +120,7 @@ def register_motion(name: str, fn: MotionFn, *, overwrite: bool = False, frame_u
         raise ValueError(f"register_motion: fn for {name!r} is not callable")
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"register_motion: {name!r} is already registered (pass overwrite=True)")
-    if isinstance(frame_uniforms, bool) or not isinstance(frame_uniforms, int) or frame_uniforms < 0:
-        raise ValueError(f"register_motion: frame_uniforms must be an integer >= 0, got {frame_uniforms!r}")
+    frame_uniforms = check_int("frame_uniforms", frame_uniforms, 0)
     _REGISTRY[name] = fn
     _FRAME_UNIFORMS[name] = frame_uniforms
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import UsageError, check_int
 
 __all__ = ["StatsAccumulator", "dataset_stats", "format_stats"]
 
@@ -55,10 +55,7 @@ class StatsAccumulator:
     """
 
     def __init__(self, motion_names: Sequence[str] = (), margin: int = 5, n_classes: int = 10):
-        if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
-            raise UsageError(f"margin must be an integer >= 0, got {margin!r}.")
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-            raise UsageError(f"n_classes must be an integer >= 1, got {n_classes!r}.")
+        margin, n_classes = check_int("margin", margin, 0), check_int("n_classes", n_classes, 1)
         self.motion_names = tuple(str(m) for m in motion_names)
         self.margin = margin
         self.n_classes = n_classes

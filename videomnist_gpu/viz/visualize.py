@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.atomic_file import atomic_file, check_output_dir, check_output_file
+from videomnist_gpu.errors import UsageError, check_int, check_number
+from videomnist_gpu.synth.pixels import to_uint8_clips
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.viz.stats import format_stats
 
@@ -54,22 +56,6 @@ ALL_FORMATS = ("gif", "mp4", "png")
 
 
 # --------------------------------------------------------------------------- conversion
-
-
-def to_uint8_clips(videos: torch.Tensor) -> torch.Tensor:
-    """Model batches back to clips, on their device: float `(B, C, T, H, W)` in [-0.5, 0.5] ->
-    uint8 `(B, T, H, W)`.
-
-    `round((x + 0.5) * 255)` clamped to 0..255 (NaN -> 0) inverts `u8 / 255 - 0.5` exactly;
-    channels become gray by their mean (each channel, for replicated grey). No checks: for
-    arbitrary input use `to_uint8_video`, which validates the layout.
-
-    Shape:
-        videos: float (B, C, T, H, W) (any float dtype, any C, any device).
-        returns: uint8 (B, T, H, W) on `videos`' device.
-    """
-    gray = torch.nan_to_num(videos.float().mean(dim=1), nan=-0.5)  # (B, T, H, W)
-    return ((gray + 0.5) * 255.0).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, W)
 
 
 def to_uint8_video(x: Any) -> np.ndarray:
@@ -136,17 +122,13 @@ def _check_nonempty(v: np.ndarray) -> None:
 
 
 def _check_fps(fps: Any) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-        raise UsageError(f"fps must be a positive number, got {fps!r}.")
-    return float(fps)
+    return check_number("fps", fps, above=0)
 
 
 def _check_scale(scale: Any) -> int | None:
     if scale is None:
         return None
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise UsageError(f"scale must be an integer >= 1 or None (auto), got {scale!r}.")
-    return int(scale)
+    return check_int("scale", scale, 1)
 
 
 def _auto_scale(h: int, w: int, nrow: int = 1, ncol: int = 1) -> int:
@@ -162,39 +144,9 @@ def _check_format(fmt: Any, valid: Sequence[str]) -> str:
     return f
 
 
-def _target(path: Any, overwrite: bool = True) -> Path:
-    """Checks an output path and creates its parent directory."""
-    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise UsageError(f"path must be a non-empty file path, got {path!r}.")
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"path {str(p)!r} is a directory; give a file name.")
-    if p.exists() and not overwrite:
-        raise UsageError(f"{str(p)!r} exists; pass overwrite=True (--overwrite) to replace it.")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as err:
-        raise UsageError(f"Cannot create the directory of {str(p)!r}: a file is in the way.") from err
-    except PermissionError as err:
-        raise UsageError(f"Cannot create the directory of {str(p)!r}: permission denied.") from err
-    return p
-
-
-class _Atomic:
-    """`with _Atomic(path) as tmp:` write `tmp` (= `path.partial`); renamed to `path` on success."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp = path.with_name(path.name + ".partial")
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+def _target(path: Any) -> Path:
+    """Checks an output file path (`check_output_file`, flag ``path``); an existing file is replaced."""
+    return check_output_file(path, "path", overwrite=True)
 
 
 # --------------------------------------------------------------------------- pixels
@@ -238,7 +190,7 @@ def _write_gif(frames: np.ndarray, path: Path, fps: float) -> None:
     from PIL import Image
 
     images = [Image.fromarray(f) for f in frames]  # mode "L"
-    with _Atomic(path) as tmp:
+    with atomic_file(path, "path", overwrite=True) as tmp:
         images[0].save(
             tmp,
             format="GIF",
@@ -260,7 +212,7 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = MP4_CRF) -
         padded[:, :h, :w] = frames
         frames = padded  # (T, even H, even W)
     rate = Fraction(fps).limit_denominator(1001)
-    with _Atomic(path) as tmp:
+    with atomic_file(path, "path", overwrite=True) as tmp:
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=rate, options={"crf": str(crf)})
             stream.width, stream.height, stream.pix_fmt = ew, eh, "yuv420p"
@@ -274,7 +226,7 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = MP4_CRF) -
 def _write_png(image: np.ndarray, path: Path) -> None:
     from PIL import Image
 
-    with _Atomic(path) as tmp:
+    with atomic_file(path, "path", overwrite=True) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
 
 
@@ -351,8 +303,7 @@ def save_mp4(video: Any, path: str | os.PathLike, fps: float = 10, scale: int | 
             file at `path` is replaced.
     """
     fps, scale = _check_fps(fps), _check_scale(scale)
-    if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
-        raise UsageError(f"crf must be an integer in 0..51, got {crf!r}.")
+    crf = check_int("crf", crf, 0, 51)
     clip = _clip(video)  # (T, H, W)
     p = _target(path)
     k = scale or _auto_scale(*clip.shape[1:])
@@ -477,9 +428,7 @@ def save_video_grid(
     b, t, h, w = v.shape
     if ncol is None:
         ncol = math.ceil(math.sqrt(b))
-    if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
-        raise UsageError(f"ncol must be an integer >= 1 or None, got {ncol!r}.")
-    ncol = min(ncol, b)
+    ncol = min(check_int("ncol", ncol, 1), b)
     if captions is not None and len(captions) != b:
         raise UsageError(f"captions must have one text per clip: {b} clips, {len(captions)} captions.")
     p = _target(path)
@@ -611,9 +560,7 @@ def save_montage(
     b, t = v.shape[:2]
     lab = _labels_2d(labels, b)  # (B, K)
     mot = _motions_1d(motions, b, motion_names)  # (B,) or None
-    if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
-        raise UsageError(f"ncol must be an integer >= 1, got {ncol!r}.")
-    ncol = min(ncol, b)
+    ncol = min(check_int("ncol", ncol, 1), b)
     nrow = -(-b // ncol)
     p = _target(path)
 
@@ -635,7 +582,7 @@ def save_montage(
             ax.set_axis_off()
             ax.set_title(f"{name} (t={f})", fontsize=6, pad=2)
     fig.suptitle(f"VideoMNIST samples: first and last of {t} frames", fontsize=9, y=1 - 0.08 / fig_h, va="top")
-    with _Atomic(p) as tmp:
+    with atomic_file(p, "path", overwrite=True) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return p
 
@@ -806,9 +753,8 @@ def write_samples(
     fmts = [_check_format(f, VIDEO_FORMATS) for f in ([formats] if isinstance(formats, str) else formats)]
     fmts = list(dict.fromkeys(fmts))
     fps, scale = _check_fps(fps), _check_scale(scale)
-    for name, value, low in (("num_samples", num_samples, 0), ("num_per_class", num_per_class, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise UsageError(f"{name} must be an integer >= {low}, got {value!r}.")
+    check_int("num_samples", num_samples, 0)
+    check_int("num_per_class", num_per_class, 1)
     if stats is not None and not isinstance(stats, (str, dict)):
         raise UsageError(f"stats must be text, a dataset_stats dict or None, got {type(stats).__name__}.")
     v = to_uint8_video(videos)  # (N, T, H, W)
@@ -816,9 +762,7 @@ def write_samples(
     n = v.shape[0]
     lab = _labels_2d(labels, n)  # (N, K)
     mot = _motions_1d(motions, n, motion_names)  # (N,) or None
-    out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output_dir {str(out)!r} is a file, not a directory.")
+    out = check_output_dir(output_dir, "output_dir")
 
     # Plan every file first, so that a refused overwrite leaves nothing behind.
     picked = _spread_over_classes(lab[:, 0], num_samples)
@@ -837,7 +781,7 @@ def write_samples(
     if not overwrite:
         for p, _ in plan:
             if p.exists():
-                raise UsageError(f"{str(p)!r} exists; pass overwrite=True (--overwrite) to replace it.")
+                raise UsageError(f"output_dir: {str(p)!r} exists; pass --overwrite (overwrite=True) to replace it")
 
     written: list[Path] = []
     for p, job in plan:
@@ -856,7 +800,7 @@ def write_samples(
             save_class_comparison(v[idx], texts, p, fps=fps, scale=scale)
         else:
             text = stats if isinstance(stats, str) else format_stats(stats)
-            with _Atomic(_target(p)) as tmp:
+            with atomic_file(p, "path", overwrite=True) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         written.append(p)
     return written
