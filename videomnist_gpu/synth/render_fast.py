@@ -19,7 +19,6 @@ ordinary tensors (CUDA's caching allocator reuses memory).
 from __future__ import annotations
 
 import math
-import threading
 from typing import Callable
 
 import torch
@@ -47,41 +46,6 @@ def _check(sprites: torch.Tensor, centers: torch.Tensor, H: int) -> tuple[int, i
     if int(H) <= 0:
         raise ValueError(f"H must be a positive canvas size, got {H}")
     return B, centers.shape[1], K, S
-
-
-_WORKSPACES = threading.local()  # CPU only: per thread, {(n, H, P): zeroed uint8 buffer}
-_MAX_WORKSPACES = 4
-_MAX_WORKSPACE_BYTES = 256 * 2**20  # per thread; larger buffers are made fresh each call
-
-
-def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[torch.Tensor, bool]:
-    """A zero ``(n, L)`` uint8 buffer; ``(buffer, reused)``.
-
-    ``layout`` names where callers write (the buffer is reused only for the same ``n`` and
-    ``layout``: two layouts of equal ``L`` write different slots).
-
-    On the CPU a fresh multi-megabyte zero buffer costs more than the whole render (page faults
-    and a memset every call), so each thread keeps a few, keyed by shape (at most 256 MiB in
-    all; larger ones are made fresh), and callers overwrite only slots that every later call
-    overwrites again, so the rest stays zero. On other devices (CUDA's caching allocator makes
-    ``zeros`` a cheap memset) a fresh buffer is returned.
-    """
-    if device.type != "cpu" or n * L > _MAX_WORKSPACE_BYTES:
-        return torch.zeros(n, L, dtype=torch.uint8, device=device), False
-    cache = getattr(_WORKSPACES, "buffers", None)
-    if cache is None:
-        cache = _WORKSPACES.buffers = {}
-    key = (n, L, *layout)
-    buf = cache.pop(key, None)
-    reused = buf is not None
-    if buf is None:
-        buf = torch.zeros(n, L, dtype=torch.uint8, device=device)
-        # bounded: at most _MAX_WORKSPACES buffers and _MAX_WORKSPACE_BYTES per thread
-        while cache and (len(cache) >= _MAX_WORKSPACES
-                         or sum(b.numel() for b in cache.values()) + n * L > _MAX_WORKSPACE_BYTES):
-            cache.pop(next(iter(cache)))  # least recently used first
-    cache[key] = buf  # most recent last
-    return buf, reused
 
 
 def _write_patches(values: torch.Tensor, run: torch.Tensor) -> None:
@@ -134,8 +98,8 @@ def _place(
     windows are rows of an overlapping strided view, picked with one ``index_select`` (one
     contiguous copy per frame and digit) that writes straight into ``out``. Rows off the canvas
     fall outside the window. Consecutive runs share their zero gaps (pitch ``HH + P*H``). On the
-    CPU the buffer is a per-thread workspace that stays zero outside the patch slots, so no call
-    pays for zeroing it.
+    CPU the buffer is zeroed scratch (`cpu_buffers.scratch`) that stays zero outside the patch
+    slots, so no call pays for zeroing it.
 
     Convention:
         write_patches(run) writes uint8 patches into ``run``, a (B, K, T, P, P) view into the
@@ -152,7 +116,8 @@ def _place(
     if n == 0:
         return out
     L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
-    buf, _ = _zero_buffer(n + 1, L, dev, layout=("place_max", H, P))  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
+    # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros. The name fixes where runs go.
+    buf = scratch(f"render_fast.place.{H}.{P}", (n + 1, L), torch.uint8, dev, zeroed=True)
     write_patches(buf[:n, HH:].view(B, K, T, P, H)[..., :P])  # (B, K, T, P, P) view into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
     # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
@@ -294,7 +259,7 @@ def render_affine(
     if shrinking:
         # integral image, sampled at normalized 2 q / S - 1 (align_corners=True, border padding:
         # beyond the sprite the integral image is constant, as border padding extends it)
-        src, n, align, padding = integral_image(sprites), S + 1, True, 1  # (B, K, S+1, S+1)
+        src, n, align, padding = integral_image(sprites), S + 1, True, "border"  # (B, K, S+1, S+1)
         inv = 2.0 / (s * S)  # (B, K, T): canvas pixels -> normalized sprite units
         half = (1.0 / (S * s.clamp(max=1.0)))[..., None]  # (B, K, T, 1): half the square's side, normalized
         corners = torch.tensor(BOX_CORNERS, device=dev, dtype=torch.float32)  # (4, 3): x sign, y sign, weight
@@ -306,7 +271,7 @@ def render_affine(
         # (weights sum to 1) and the truncating conversion rounds it (half up); a sample that
         # also reads the zero padding beyond lies in [0, 0.5] where the true value is 0.
         src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (B, K, S+2, S+2)
-        n, align, padding = S + 2, False, 0  # F.grid_sample's zero padding, align_corners=False
+        n, align, padding = S + 2, False, "zeros"  # F.grid_sample's zero padding, align_corners=False
         inv = 2.0 / (s * (S + 2))  # (B, K, T): canvas pixels -> [-1, 1] of the padded sprite
         shift_x = shift_y = torch.zeros((), device=dev)
     C = 4 if shrinking else 1
@@ -320,9 +285,8 @@ def render_affine(
     torch.add(dx * cos + shift_x, dy * sin, out=planes[0])  # g_x: (B, K, T, C, 1, P) + (B, K, T, 1, P, 1)
     torch.sub(dy * cos + shift_y, dx * sin, out=planes[1])  # g_y: (B, K, T, C, P, 1) - (B, K, T, 1, 1, P)
     grid = planes.view(2, B * K, T * C * P, P).permute(1, 2, 3, 0)  # (B*K, T*C*P, P, 2): frames, corners folded in
-    samples = scratch("render_fast.samples", (B * K, 1, T * C * P, P), torch.float32, dev)
-    # F.grid_sample(mode="bilinear", padding_mode=..., align_corners=...), into scratch
-    torch.ops.aten.grid_sampler_2d.out(src.view(B * K, 1, n, n), grid, 0, padding, align, out=samples)
+    samples = F.grid_sample(src.view(B * K, 1, n, n), grid, mode="bilinear", padding_mode=padding,
+                            align_corners=align)  # (B*K, 1, T*C*P, P)
     at = samples.view(B, K, T, C, P, P)  # (B, K, T, C, P, P)
     if shrinking:
         values = scratch("render_fast.values", (B, K, T, P, P), torch.float32, dev)

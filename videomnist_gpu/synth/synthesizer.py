@@ -21,6 +21,7 @@ import torch
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.cpu_threads import check_threads, render_threads
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.params import ClipParams, draw_clip_params
@@ -104,13 +105,13 @@ def parse_device(name: str | torch.device | None) -> torch.device:
     return device
 
 
-# On a CPU the render kernels run fastest on about 128 clips at a time (their temporaries stay in
-# cache and in reused scratch buffers of bounded size), so larger batches are rendered in slices of
-# this many clips, each written straight into the returned video. A GPU renders a batch in one call.
-CPU_RENDER_SLICE = 128
-# Rotation/scale temporaries are larger (a patch per frame, four corner reads when shrinking):
-# measured with scale 0.9-1.1, slices of 64 clips render ~1.4x faster than slices of 128.
-CPU_AFFINE_SLICE = 64
+# On a CPU the render works on slices of about 128 default clips (64 with rotation/scale, whose
+# temporaries are larger: measured ~1.4x faster than slices of 128), fewer for longer or larger
+# clips: their temporaries stay in cache and in reused scratch buffers of bounded size, and each
+# slice is written straight into the returned video. A GPU renders a batch in one call.
+_CPU_SLICE_CLIPS = 128
+_CPU_AFFINE_SLICE_CLIPS = 64
+_ACCELERATOR_BATCH = 512
 
 
 class Synthesizer:
@@ -127,18 +128,35 @@ class Synthesizer:
             `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU). Its availability is
             not checked here (`parse_device` checks it).
         root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
+        threads: on a CPU, the intra-op threads the render's torch operations use (default 1,
+            whatever ``torch.get_num_threads()`` says; see `videomnist_gpu.synth.cpu_threads`).
 
     Raises:
-        UsageError: `device` is not a device name torch knows.
+        UsageError: `device` is not a device name torch knows, or `threads` is not an integer >= 1.
     """
 
     def __init__(self, config: VideoMNISTConfig, device: torch.device | str | None = None,
-                 root: str | Path | None = None) -> None:
+                 root: str | Path | None = None, *, threads: int | None = None) -> None:
         self.config = config
         self.device = as_device(device)
         self.root = root
+        self.threads = check_threads(threads)
         self._banks: dict[str, DigitBank] = {}
         self._videos = OutputPool()  # CPU only: recycled memory for returned videos
+
+    @property
+    def preferred_batch_size(self) -> int:
+        """Clips per `render` call that cost least per clip here (any batch size renders the same clips).
+
+        On a CPU, the slice the render works on at a time: 128 default clips (64 with
+        rotation/scale), fewer for longer or larger clips, at least 1; on accelerators 512.
+        """
+        if self.device.type != "cpu":
+            return _ACCELERATOR_BATCH
+        c = self.config
+        clips = _CPU_SLICE_CLIPS if c.translation_only else _CPU_AFFINE_SLICE_CLIPS
+        pixels = c.sequence_length * c.image_size**2 / (16 * 64 * 64)  # relative to the default clip
+        return max(1, min(clips, int(clips / pixels)))
 
     def bank(self, split: str = "train") -> DigitBank:
         """The digits of `split`, resized to `config.digit_size`, on the device.
@@ -224,17 +242,18 @@ class Synthesizer:
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
         B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
-        if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
+        if self.device.type == "cpu":  # slices: parameters and temporaries stay in reused memory
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
-            step = CPU_RENDER_SLICE if self.config.translation_only else CPU_AFFINE_SLICE
+            step = self.preferred_batch_size
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
             step = max(B, 1)
         parts = []
-        for a in range(0, max(B, 1), step):  # slices of the batch, never clips
-            p = draw_clip_params(self.config, bank, indices[a:a + step], split)  # indices checked above
-            render_from_params(self.config, bank, p, out=video[a:a + step])
-            parts.append(p)
+        with render_threads(self.threads):  # the CPU thread policy (a GPU is unaffected)
+            for a in range(0, max(B, 1), step):  # slices of the batch, never clips
+                p = draw_clip_params(self.config, bank, indices[a:a + step], split)  # indices checked above
+                render_from_params(self.config, bank, p, out=video[a:a + step])
+                parts.append(p)
         p = ClipParams.cat(parts)
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
