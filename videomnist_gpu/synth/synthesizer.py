@@ -105,12 +105,13 @@ def parse_device(name: str | torch.device | None) -> torch.device:
     return device
 
 
-# On a CPU the render works on slices of about 128 default clips (64 with rotation/scale, whose
-# temporaries are larger: measured ~1.4x faster than slices of 128), fewer for longer or larger
-# clips: their temporaries stay in cache and in reused scratch buffers of bounded size, and each
-# slice is written straight into the returned video. A GPU renders a batch in one call.
-_CPU_SLICE_CLIPS = 128
-_CPU_AFFINE_SLICE_CLIPS = 64
+# On a CPU the render draws the parameters of up to _CPU_BATCH_CLIPS default clips at once and
+# renders their pixels in slices of up to _CPU_AFFINE_SLICE_CLIPS clips with rotation/scale,
+# whose temporaries are larger; fewer for longer or larger clips. The temporaries stay in cache
+# and in reused scratch buffers of bounded size, and each slice is written straight into the
+# returned video. A GPU renders a batch in one call.
+_CPU_BATCH_CLIPS = 128
+_CPU_AFFINE_SLICE_CLIPS = 32
 _ACCELERATOR_BATCH = 512
 
 
@@ -148,13 +149,16 @@ class Synthesizer:
     def preferred_batch_size(self) -> int:
         """Clips per `render` call that cost least per clip here (any batch size renders the same clips).
 
-        On a CPU, the slice the render works on at a time: 128 default clips (64 with
-        rotation/scale), fewer for longer or larger clips, at least 1; on accelerators 512.
+        On a CPU, the clips the render works on at once: 128 default clips, fewer for longer or
+        larger clips, at least 1 (larger batches are rendered in such pieces); on accelerators 512.
         """
         if self.device.type != "cpu":
             return _ACCELERATOR_BATCH
+        return self._cpu_clips(_CPU_BATCH_CLIPS)
+
+    def _cpu_clips(self, clips: int) -> int:
+        """`clips` default clips, scaled down for longer or larger clips, at least 1."""
         c = self.config
-        clips = _CPU_SLICE_CLIPS if c.translation_only else _CPU_AFFINE_SLICE_CLIPS
         pixels = c.sequence_length * c.image_size**2 / (16 * 64 * 64)  # relative to the default clip
         return max(1, min(clips, int(clips / pixels)))
 
@@ -242,17 +246,20 @@ class Synthesizer:
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
         B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
-        if self.device.type == "cpu":  # slices: parameters and temporaries stay in reused memory
+        if self.device.type == "cpu":
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
-            step = self.preferred_batch_size
+            chunk = step = self.preferred_batch_size
+            if not self.config.translation_only:
+                step = self._cpu_clips(_CPU_AFFINE_SLICE_CLIPS)
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
-            step = max(B, 1)
+            chunk = step = max(B, 1)
         parts = []
         with render_threads(self.threads):  # the CPU thread policy (a GPU is unaffected)
-            for a in range(0, max(B, 1), step):  # slices of the batch, never clips
-                p = draw_clip_params(self.config, bank, indices[a:a + step], split)  # indices checked above
-                render_from_params(self.config, bank, p, out=video[a:a + step])
+            for a in range(0, max(B, 1), chunk):  # chunks and slices of the batch, never clips
+                p = draw_clip_params(self.config, bank, indices[a:a + chunk], split)  # indices checked above
+                for b in range(0, max(len(p.index), 1), step):
+                    render_from_params(self.config, bank, p.rows(b, b + step), out=video[a + b:a + b + step])
                 parts.append(p)
         p = ClipParams.cat(parts)
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
