@@ -213,7 +213,7 @@ def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, 
 
 
 def _patch_values(
-    sprites: torch.Tensor, sprite: torch.Tensor, d: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor,
+    sprites: torch.Tensor, sprite: torch.Tensor | None, d: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor,
     P: int, area: bool,
 ) -> torch.Tensor:
     """Each frame's ``P x P`` patch as float values plus 0.5, for a truncating conversion to round.
@@ -221,16 +221,18 @@ def _patch_values(
     ``area=False``: one bilinear read of the sprite per pixel, exact when the frame's scale is
     >= 1. ``area=True``: the square's average read as the four-corner combination of the
     sprite's integral image (`render.integral_image`, sampled bilinearly: exact for an integral
-    image of pixel squares), exact at every scale. Each frame samples its own copy of its
-    sprite's source (``(m, 1, n, n)``, a few KB), so any subset of frames can be rendered.
+    image of pixel squares), exact at every scale. With ``sprite=None`` the frames are those of
+    every sprite in order (m = D * T) and fold into one sample grid per sprite, so sources are
+    never copied per frame; otherwise each frame samples its own copy of its sprite's source
+    (``(m, 1, n, n)``, a few KB), so any subset of frames can be rendered.
 
     Convention:
-        sprites: uint8 (D, S, S); sprite: int64 (m,), each frame's row of ``sprites``; d: float32
-        (m, 2), centre of patch pixel (0, 0) minus the digit centre, canvas pixels; angle
-        (radians), scale: float32 (m,). Canvas point p maps to sprite point
+        sprites: uint8 (D, S, S); sprite: int64 (m,), each frame's row of ``sprites``, or None
+        for T = m / D consecutive frames per sprite; d: float32 (m, 2), centre of patch pixel
+        (0, 0) minus the digit centre, canvas pixels; angle (radians), scale: float32 (m,). Canvas point p maps to sprite point
         q = R(-angle) (p - c) / scale + S/2. Returns float32 (m, P, P), contiguous.
     """
-    m, S, dev = sprite.shape[0], sprites.shape[-1], sprites.device
+    m, S, dev = d.shape[0], sprites.shape[-1], sprites.device
     if area:
         # integral image, sampled at normalized 2 q / S - 1 (align_corners=True, border padding:
         # beyond the sprite the integral image is constant, as border padding extends it)
@@ -260,8 +262,9 @@ def _patch_values(
               out=planes[0])  # g_x: (m, C, 1, P) + (m, 1, P, 1)
     torch.sub(((dy * cos)[:, None, :] + shift_y[..., None])[:, :, :, None], (dx * sin)[:, None, None, :],
               out=planes[1])  # g_y: (m, C, P, 1) - (m, 1, 1, P)
-    grid = planes.view(2, m, C * P, P).permute(1, 2, 3, 0)  # (m, C*P, P, 2): corners folded in
-    at = F.grid_sample(src[sprite, None], grid, mode="bilinear", padding_mode=padding,
+    source = src[:, None] if sprite is None else src[sprite, None]  # (D or m, 1, n, n)
+    grid = planes.view(2, source.shape[0], -1, P).permute(1, 2, 3, 0)  # (D or m, frames*C*P, P, 2)
+    at = F.grid_sample(source, grid, mode="bilinear", padding_mode=padding,
                        align_corners=align).view(m, C, P, P)  # (m, C, P, P)
     if not area:
         return at[:, 0]  # (m, P, P)
@@ -314,13 +317,13 @@ def render_affine(
     d = o_int - c + 0.5  # (n, 2): centre of patch pixel (0, 0) relative to the digit centre
     ang = angle.to(torch.float32).transpose(1, 2).reshape(n)  # (n,)
     s = scale.to(torch.float32).transpose(1, 2).reshape(n)  # (n,)
-    sprite = torch.arange(B * K, device=dev).repeat_interleave(T)  # (n,): each frame's sprite
     flat = sprites.reshape(B * K, S, S)  # (B*K, S, S)
 
     def write_patches(run: torch.Tensor) -> None:  # run: uint8 (B, K, T, P, P) view
         frames = run.flatten(0, 2)  # (n, P, P) view
         if not shrinking or dev.type != "cpu":
-            return _write_patches(_patch_values(flat, sprite, d, ang, s, P, area=shrinking), frames)
+            return _write_patches(_patch_values(flat, None, d, ang, s, P, area=shrinking), frames)
+        sprite = torch.arange(B * K, device=dev).repeat_interleave(T)  # (n,): each frame's sprite
         for area, pick in ((False, s >= 1), (True, s < 1)):
             idx = pick.nonzero().squeeze(1)  # (m,): a host-side count, free on the CPU
             if idx.numel():
