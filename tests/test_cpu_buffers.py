@@ -1,14 +1,17 @@
 """Reused CPU memory: returned videos never alias later calls, reuse changes no pixel, memory stays bounded."""
 import threading
 
+import pytest
 import torch
 
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
+from videomnist_gpu.errors import UsageError
+from videomnist_gpu.synth import cpu_buffers
 from videomnist_gpu.synth.cpu_buffers import OutputPool, scratch
-from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, render_from_params
+from videomnist_gpu.synth.synthesizer import render_from_params
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4)
-B = CPU_RENDER_SLICE + 6  # two slices: a whole one and a short one
+B = Synthesizer(CONFIG, device="cpu").preferred_batch_size + 6  # two slices: a whole one and a short one
 
 
 def test_held_batches_views_and_arrays_never_change():
@@ -92,3 +95,38 @@ def test_scratch_is_reused_per_name_and_thread():
     t.start()
     t.join()
     assert other[0] != a.data_ptr()
+
+
+def test_zeroed_scratch_keeps_zeros_per_shape_and_the_cache_stays_bounded(monkeypatch):
+    cpu = torch.device("cpu")
+    a = scratch("test.z", (3, 5), torch.uint8, cpu, zeroed=True)
+    assert not a.any()
+    a[0, 1] = 7  # the caller's slot
+    again = scratch("test.z", (3, 5), torch.uint8, cpu, zeroed=True)
+    assert again.data_ptr() == a.data_ptr() and again[0, 1] == 7 and again.sum() == 7
+    other = scratch("test.z", (5, 3), torch.uint8, cpu, zeroed=True)  # another layout: its own zeros
+    assert other.data_ptr() != a.data_ptr() and not other.any()
+    monkeypatch.setattr(cpu_buffers, "MAX_SCRATCH_BYTES", 1000)
+    big = scratch("test.big", (2000,), torch.uint8, cpu)  # beyond the bound: fresh, not cached
+    assert scratch("test.big", (2000,), torch.uint8, cpu).data_ptr() != big.data_ptr()
+    for i in range(10):
+        scratch(f"test.n{i}", (300,), torch.uint8, cpu)
+    assert sum(b.numel() for b in cpu_buffers._CACHE.buffers.values()) <= 1000
+
+
+def test_render_threads_policy_restores_torch_threads_and_changes_no_pixel():
+    before = torch.get_num_threads()
+    indices = torch.arange(10)
+    one = Synthesizer(CONFIG, device="cpu").render(indices).video.clone()
+    two = Synthesizer(CONFIG, device="cpu", threads=2).render(indices).video
+    assert torch.equal(one, two) and torch.get_num_threads() == before
+    with pytest.raises(UsageError, match="threads"):
+        Synthesizer(CONFIG, device="cpu", threads=0)
+
+
+def test_preferred_batch_size_is_the_export_default():
+    from videomnist_gpu.hdf5.export import default_batch_size
+
+    for config in (CONFIG, VideoMNISTConfig(digits="mnist-5k", rotation_range=10.0), VideoMNISTConfig(image_size=128)):
+        for device in ("cpu", "cuda"):
+            assert Synthesizer(config, device=device).preferred_batch_size == default_batch_size(device, config) >= 1

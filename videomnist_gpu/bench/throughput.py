@@ -76,7 +76,7 @@ NUM_DIGITS = (1, 2)
 ROTATION_SCALE = (False, True)
 _ROTATION, _SCALE = 20.0, (0.9, 1.1)  # "on": angles within +-20 degrees, scale within 0.9..1.1
 BASELINES = ("original_scipy", "classic_moving_mnist", "full_canvas_grid_sample")
-# The headline batch: 128 clips, the CPU render's slice (see synthesizer.CPU_RENDER_SLICE); every other batch is in the sweep.
+# The headline batch: 128 clips, the CPU render's preferred batch (`Synthesizer.preferred_batch_size`); every other batch is in the sweep.
 HEADLINE = dict(batch_size=128, image_size=64, sequence_length=16, num_digits=1, rotation_scale=False)
 
 
@@ -196,7 +196,8 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
         quick: the default config at batch 128 (rotation/scale off and on) plus the baselines,
             3 repeats, a few clips each: a smoke run.
         repeats: repeats per measurement (median reported); default 5 (3 with `quick`).
-        threads: `torch.set_num_threads` for the run (default: leave as is).
+        threads: torch threads of the render (`Synthesizer(threads=...)`; default 1) and of the
+            torch baseline (`torch.set_num_threads`; default: leave as is).
         max_memory_gb: CPU only, cap the batch of a case so its buffers stay below this.
         digits: the digit source of the synthesizer and the baselines.
         log: called with a line per finished measurement (progress).
@@ -221,14 +222,14 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     # Batch sweep and baselines, interleaved. Baselines do equal work per clip (1 digit, 16
     # frames, 64x64) on n_clips clips per call.
     sweep_batches = QUICK_BATCH_SWEEP if quick else BATCH_SWEEP
-    head_synth = Synthesizer(case_config(HEADLINE, digits), device=device)
+    head_synth = Synthesizer(case_config(HEADLINE, digits), device=device, threads=threads)
     n_clips = HEADLINE["batch_size"]
     bank_digits = head_synth.bank("train").images.cpu().numpy()  # (N, S, S) uint8, once, not timed
     rot_config = case_config(dict(HEADLINE, rotation_scale=True), digits)
     fns = {}
     for b in sweep_batches:  # one synthesizer per batch, as a user keeps one batch size
-        fns[f"ours_B{b}"] = _synthesis_fn(Synthesizer(head_synth.config, device=device), b)
-        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(Synthesizer(rot_config, device=device), b)
+        fns[f"ours_B{b}"] = _synthesis_fn(Synthesizer(head_synth.config, device=device, threads=threads), b)
+        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(Synthesizer(rot_config, device=device, threads=threads), b)
     fns.update(_baseline_fns(bank_digits, n_clips, device))
     if quick:  # few clips for the slow baseline: 8 scipy clips take ~25 ms
         fns["original_scipy"] = lambda r: original_scipy_clips(bank_digits, 8, seed=r + 1)
@@ -261,7 +262,7 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     synthesis = []
     for case in synthesis_cases(quick) if grid else []:
         batch = _measured_batch(case, device, max_memory_gb)
-        synth = Synthesizer(case_config(case, digits), device=device)
+        synth = Synthesizer(case_config(case, digits), device=device, threads=threads)
         secs = time_calls({"case": _synthesis_fn(synth, batch)}, device, repeats, min_seconds)["case"]
         med = statistics.median(secs)
         row = dict(case, batch_measured=batch, seconds=secs, clips_per_s=batch / med,
@@ -281,7 +282,7 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
                     max_memory_gb=max_memory_gb if device.type == "cpu" else None, digits=digits,
                     rotation_scale_on=dict(rotation_range=_ROTATION, scale_range=list(_SCALE)),
                     baseline_clips={name: clips[name] for name in BASELINES}, batch_sweep=list(sweep_batches))
-    return dict(environment=_environment(device), settings=settings, synthesis=synthesis,
+    return dict(environment=dict(_environment(device), render_threads=head_synth.threads), settings=settings, synthesis=synthesis,
                 baselines=rows, headline=headline, headline_rotation_scale=headline_rotation,
                 batch_sweep=batch_sweep, ratios=ratios, kernel_counts=kernels)
 
@@ -313,7 +314,7 @@ def markdown_report(results: dict) -> str:
     """The results as markdown: environment line, baseline ratios, synthesis grid."""
     env, head = results["environment"], results["headline"]
     header = (f"Device: {env['device']} ({env['device_name']}), torch {env['torch']}, "
-              f"threads {env['threads']}, numpy {env['numpy']}, videomnist_gpu {env['package']}")
+              f"threads {env['threads']} (render {env.get('render_threads', env['threads'])}), numpy {env['numpy']}, videomnist_gpu {env['package']}")
     if env.get("load_average") is not None:
         header += f", load average {env['load_average']:.1f} on {env['cpu_count']} CPUs"
     lines = [

@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
                     "table; read the ratios (the machine's load moves absolute numbers).",
     )
     add_flag(p, "device", help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
-    add_flag(p, "threads", type=int, metavar="N", help="torch threads (default: torch's; use 1 on a loaded CPU)")
+    add_flag(p, "threads", type=int, metavar="N", help="torch threads of the render and the torch baseline (default: 1 for the render, torch's for the baseline)")
     add_flag(p, "quick", action="store_true",
              help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
     add_flag(p, "repeats", type=int, metavar="N", help="repeats per measurement, median reported (default 5; 3 with --quick)")

@@ -16,7 +16,7 @@ from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.atomic_file import removed_on_failure
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, preset_values
-from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
+from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
 SAMPLE_FORMATS = ("gif", "mp4")
@@ -52,7 +52,7 @@ def add_parser(subparsers) -> None:
     add_flag(s, "channels", type=int, metavar="1|3", help="1: [N*T,H,W] gray; 3: [N*T,H,W,3] for upstream VideoGPT (default 1)")
     add_flag(s, "compression", metavar="none|gzip|lzf", help="chunk compression (default gzip: any HDF5 reader opens it)")
     add_flag(s, "batch_size", type=int,
-             help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, fewer for longer or larger clips; "
+             help=f"clips rendered and written at once (default {Synthesizer(VideoMNISTConfig(), 'cpu').preferred_batch_size} on CPU, fewer for longer or larger clips; "
              "512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")

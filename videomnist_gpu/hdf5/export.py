@@ -40,7 +40,7 @@ from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_nam
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
-from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, Clips, Synthesizer, as_device
+from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, as_device
 
 __all__ = [
     "export_dataset",
@@ -84,12 +84,10 @@ class ExportPlan:
 
 
 def default_batch_size(device: torch.device | str | None, config: VideoMNISTConfig | None = None) -> int:
-    """512 clips on accelerators; on the CPU 128 default clips (the kernels' fastest batch), fewer
-    for longer or larger clips (`config`) so a batch and its render temporaries stay as small."""
-    if as_device(device).type != "cpu":
-        return 512
-    pixels = 1 if config is None else config.sequence_length * config.image_size**2 / (16 * 64 * 64)
-    return max(1, min(CPU_RENDER_SLICE, int(CPU_RENDER_SLICE / pixels)))
+    """`Synthesizer.preferred_batch_size` of `config` (default: the default config) on `device`:
+    512 clips on accelerators; on the CPU 128 default clips, fewer for longer or larger clips
+    and with rotation/scale, so a batch and its render temporaries stay small."""
+    return Synthesizer(VideoMNISTConfig() if config is None else config, as_device(device)).preferred_batch_size
 
 
 def _check_config(config: object) -> None:
@@ -134,26 +132,6 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, create_p
     with ``create_parent=False`` must exist."""
     return check_output_file(path, "output_file", overwrite=overwrite, create_parent=create_parent,
                              require_parent=not create_parent)
-
-
-@contextlib.contextmanager
-def _render_threads(plan: ExportPlan, synth: Synthesizer):
-    """A CPU render uses one torch thread while gzip compresses on the others.
-
-    torch's intra-op workers would compete with the compression threads for the same cores; one
-    render thread overlapped with compression is faster (measured on 2 loaded cores: a render on
-    1 thread ran 4.5x faster than on 2; with this and the pipelining of `ChunkWriter` the default
-    export went from 33.7 s to 13.5 s).
-    """
-    if synth.device.type != "cpu" or plan.compression != "gzip":
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _create(f, plan: ExportPlan, split: str, n: int) -> dict:
@@ -242,7 +220,8 @@ def export_dataset(
         batch_size: clips rendered and written at once, an integer >= 1 (peak memory; never
             changes the data);
             default `default_batch_size(device, config)`: 128 default clips on the CPU (fewer for
-            longer or larger clips), 512 on accelerators.
+            longer or larger clips and with rotation/scale), 512 on accelerators. A CPU render
+            uses one torch thread (see `Synthesizer`), leaving the other cores to compression.
         device: where to render, a `torch.device` or a string (default: CUDA when available;
             ignored when `synthesizer` is given).
         overwrite: replace an existing file (only after the new one is complete).
@@ -284,7 +263,7 @@ def export_dataset(
     total = sum(plan.counts.values())
     done = 0
     with hdf5_written_atomically(path, keep_partial, lambda: f" after {done} of {total} clips") as f:
-        with _progress_bar(total, progress) as bar, ChunkWriter() as writer, _render_threads(plan, synth):
+        with _progress_bar(total, progress) as bar, ChunkWriter() as writer:
             _write_attrs(f, plan, synth)
             for split in SPLIT_NAMES:
                 n = plan.counts[split]

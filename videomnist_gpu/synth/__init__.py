@@ -8,6 +8,7 @@
 - `render`: the reference renderer, the definition of what a clip looks like.
 - `render_fast`: the fast render kernels that match it.
 - `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
+- `cpu_threads`: how many threads the render's torch operations use on a CPU (one by default).
 - `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.
 - `pixels`: uint8 pixels to VideoGPT's float input in [-0.5, 0.5] and back.
 

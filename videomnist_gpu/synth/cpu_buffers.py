@@ -1,12 +1,16 @@
-"""Reused CPU memory for the render's hot path: per-thread scratch and a pool of output buffers.
+"""Reused CPU memory for the render's hot path: one per-thread scratch cache and a pool of outputs.
 
 On the CPU a fresh multi-megabyte tensor is served by ``mmap``, handed back to the OS when freed
 and page-faulted (zeroed by the kernel) again on the next call: measured on 2 cores, that made
 batches of 256 and more cost 2-3x per clip what batch 128 costs. So the render keeps its
-temporaries in per-thread scratch buffers that live across calls (:func:`scratch`), and a
+temporaries in per-thread buffers that live across calls (:func:`scratch`), and an
 :class:`OutputPool` hands out returned videos whose memory is recycled once nothing outside the
-pool references it any more. On other devices both fall back to ``torch.empty``: CUDA's caching
+pool references it any more. On other devices both fall back to fresh tensors: CUDA's caching
 allocator already reuses memory.
+
+The pool needs one private torch call (the C++ use count of a storage); it lives in
+:func:`_storage_owners`, the only place this package calls a private torch function. Where a
+torch release lacks it, the pool recycles nothing (correct, only slower).
 
     >>> import torch
     >>> pool = OutputPool()
@@ -22,52 +26,79 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import OrderedDict
 
 import torch
 
 __all__ = ["scratch", "OutputPool", "MAX_SCRATCH_BYTES"]
 
-MAX_SCRATCH_BYTES = 512 * 2**20  # per thread; a request beyond it gets fresh memory
-_SCRATCH = threading.local()  # per thread: {name: flat uint8 tensor}
+MAX_SCRATCH_BYTES = 512 * 2**20  # per thread; a larger request gets fresh memory
+_CACHE = threading.local()  # per thread: OrderedDict {key: flat uint8 tensor}, least recently used first
 
 
-def scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """An uninitialised tensor for a temporary that dies before the caller returns.
+def _nbytes(shape: tuple[int, ...], dtype: torch.dtype) -> int:
+    numel = 1
+    for n in shape:
+        numel *= int(n)
+    return numel * torch.empty((), dtype=dtype).element_size()
 
-    On the CPU, each thread keeps one buffer per ``name`` that grows to the largest request and
-    is reused by every later call, so no call pays for fresh pages; a request that would take the
-    thread's buffers beyond `MAX_SCRATCH_BYTES` gets fresh memory instead. Two tensors alive at
-    the same time need different names. Elsewhere: ``torch.empty``.
+
+def scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, *,
+            zeroed: bool = False) -> torch.Tensor:
+    """A tensor for a temporary that dies before the caller returns, in reused memory on the CPU.
+
+    Each thread keeps one cache of flat buffers, at most `MAX_SCRATCH_BYTES` in all (least
+    recently used buffers go first; a request larger than the bound gets fresh memory, not
+    cached). Two tensors alive at the same time need different names.
+
+    - ``zeroed=False``: uninitialised. One buffer per ``name``, grown to the largest request.
+    - ``zeroed=True``: zero when first handed out, and afterwards holding whatever the caller left
+      in it. One buffer per ``(name, shape, dtype)``: a caller that, on every call with that
+      name and shape, overwrites the same elements sees zeros everywhere else without paying to
+      zero the buffer again. Name the layout of the written elements in ``name``.
+
+    Elsewhere than the CPU: a fresh ``torch.empty`` (``torch.zeros`` when ``zeroed``).
 
     Shape:
         returns ``shape``, contiguous, of ``dtype`` on ``device``.
     """
-    numel = 1
-    for n in shape:
-        numel *= int(n)
-    nbytes = numel * torch.empty((), dtype=dtype).element_size()
     if device.type != "cpu":
-        return torch.empty(shape, dtype=dtype, device=device)
-    buffers = getattr(_SCRATCH, "buffers", None)
-    if buffers is None:
-        buffers = _SCRATCH.buffers = {}
-    flat = buffers.get(name)
+        return (torch.zeros if zeroed else torch.empty)(shape, dtype=dtype, device=device)
+    nbytes = _nbytes(shape, dtype)
+    if nbytes > MAX_SCRATCH_BYTES:
+        return (torch.zeros if zeroed else torch.empty)(shape, dtype=dtype)
+    cache = getattr(_CACHE, "buffers", None)
+    if cache is None:
+        cache = _CACHE.buffers = OrderedDict()
+    key = (name, tuple(int(n) for n in shape), dtype) if zeroed else (name,)
+    flat = cache.pop(key, None)
     if flat is None or flat.numel() < nbytes:
-        held = sum(b.numel() for k, b in buffers.items() if k != name)
-        if held + nbytes > MAX_SCRATCH_BYTES:
-            return torch.empty(shape, dtype=dtype, device=device)
-        flat = buffers[name] = torch.empty(nbytes, dtype=torch.uint8)
+        held = sum(b.numel() for b in cache.values())
+        while cache and held + nbytes > MAX_SCRATCH_BYTES:
+            held -= cache.popitem(last=False)[1].numel()  # least recently used first
+        flat = torch.zeros(nbytes, dtype=torch.uint8) if zeroed else torch.empty(nbytes, dtype=torch.uint8)
+    cache[key] = flat  # most recently used last
     return flat[:nbytes].view(dtype).view(shape)
 
 
-def _storage_references(t: torch.Tensor) -> tuple[int, int]:
-    """(C++ owners of ``t``'s storage, Python references to its storage object), as seen here."""
+def _storage_owners(t: torch.Tensor) -> tuple[int, int] | None:
+    """(C++ owners of ``t``'s storage, Python references to its storage object), or None where
+    this torch has no public or private way to count them.
+
+    The one private torch call of the package (``torch._C._storage_Use_Count``), guarded.
+    """
+    use_count = getattr(torch._C, "_storage_Use_Count", None)
+    if use_count is None:
+        return None
     storage = t.untyped_storage()
-    return torch._C._storage_Use_Count(storage._cdata), sys.getrefcount(storage)
+    try:
+        return use_count(storage._cdata), sys.getrefcount(storage)
+    except (AttributeError, RuntimeError, TypeError):
+        return None
 
 
 # What the pool sees for a buffer that only the pool holds (measured once, on this torch).
-_UNREFERENCED = _storage_references(torch.empty(1, dtype=torch.uint8))
+_UNREFERENCED = _storage_owners(torch.empty(1, dtype=torch.uint8))
 
 
 class OutputPool:
@@ -80,7 +111,8 @@ class OutputPool:
     (DataLoader workers move tensors there in place when they send them) is dropped, never
     recycled. Bounded: at most ``max_buffers`` buffers and ``max_bytes`` in all; when every
     buffer is in use and the pool is full, fresh memory is returned and not pooled.
-    Thread-safe. A pickled pool (a spawned DataLoader worker's copy) carries no buffers. On non-CPU devices use ``torch.empty`` instead (CUDA's allocator reuses memory).
+    Thread-safe. A pickled pool (a spawned DataLoader worker's copy) carries no buffers. On
+    non-CPU devices use ``torch.empty`` instead (CUDA's allocator reuses memory).
 
     Args:
         max_buffers: most buffers kept.
@@ -109,14 +141,12 @@ class OutputPool:
 
     @staticmethod
     def _free(buf: torch.Tensor) -> bool:
-        return not buf.is_shared() and _storage_references(buf) == _UNREFERENCED
+        return (_UNREFERENCED is not None and not buf.is_shared()
+                and _storage_owners(buf) == _UNREFERENCED)
 
     def empty(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """An uninitialised contiguous CPU tensor of ``shape`` and ``dtype``, recycled when possible."""
-        numel = 1
-        for n in shape:
-            numel *= int(n)
-        nbytes = numel * torch.empty((), dtype=dtype).element_size()
+        nbytes = _nbytes(shape, dtype)
         with self._lock:
             self._buffers = [b for b in self._buffers if not b.is_shared()]  # shared: never reuse
             for i, buf in enumerate(self._buffers):

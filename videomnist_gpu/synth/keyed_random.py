@@ -30,9 +30,14 @@ def _mix32(x):
 
     Both multipliers are below 2**31, so every product stays below 2**63: no int64 overflow.
     """
-    x = ((x ^ (x >> 16)) * 0x7FEB352D) & _MASK32
-    x = ((x ^ (x >> 15)) * 0x2C1B3C6D) & _MASK32
-    return x ^ (x >> 16)
+    x = x ^ (x >> 16)  # a new tensor: the input is never changed; the rest works in place
+    x *= 0x7FEB352D
+    x &= _MASK32
+    x ^= x >> 15
+    x *= 0x2C1B3C6D
+    x &= _MASK32
+    x ^= x >> 16
+    return x
 
 
 def check_split(split: str) -> str:

@@ -164,7 +164,7 @@ def _reflect(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     """Fold an unbounded coordinate into [lo, hi] like a ball bouncing off walls at lo and hi."""
     length = hi - lo
     y = torch.remainder(x - lo, 2 * length)
-    return lo + length - (length - y).abs()
+    return (lo + length) - (length - y).abs_()
 
 
 def _direction(u: torch.Tensor) -> torch.Tensor:
@@ -173,68 +173,77 @@ def _direction(u: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(theta), torch.sin(theta)], dim=-1)
 
 
+# The built-in motions below take their uniforms as columns (`u.unbind(1)`, one operation) and
+# broadcast with `unsqueeze`/`view`: a render evaluates every motion of its config, so their
+# operation count is a fixed cost of every call.
+
+
 def bounce_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
     """Constant velocity from a random start; reflects off the walls like a ball."""
-    start = _lerp(bounds.lo, bounds.hi, u[:, :2])  # (B, 2)
     speed = _lerp(bounds.speed_min, bounds.speed_max, u[:, 2])  # (B,)
-    velocity = _direction(u[:, 3]) * speed[:, None]  # (B, 2)
-    free = start[:, None, :] + velocity[:, None, :] * frames[None, :, None]  # (B, T, 2)
+    velocity = _direction(u[:, 3]) * speed.unsqueeze(1)  # (B, 2)
+    start = _lerp(bounds.lo, bounds.hi, u[:, :2])  # (B, 2)
+    free = start.unsqueeze(1) + velocity.unsqueeze(1) * frames.view(1, -1, 1)  # (B, T, 2)
     return _reflect(free, bounds.lo, bounds.hi)
 
 
 def circular_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
     """A circle of random centre, radius, phase and direction, fully inside the bounds."""
+    u0, _, _, u3, u4, u5, *_ = u.unbind(1)  # (B,) each
     max_radius = bounds.room / 2
-    radius = _lerp(min(4.0, max_radius / 2), max_radius, u[:, 0])  # (B,)
-    centre = bounds.lo + radius[:, None] + (bounds.room - 2 * radius[:, None]) * u[:, 1:3]  # (B, 2)
-    phase = 2 * math.pi * u[:, 3]  # (B,)
-    sign = torch.where(u[:, 4] < 0.5, -1.0, 1.0)  # (B,)
-    speed = _lerp(bounds.speed_min, bounds.speed_max, u[:, 5])  # (B,)
-    omega = sign * speed / radius  # (B,) radians per frame
-    angle = phase[:, None] + omega[:, None] * frames[None, :]  # (B, T)
+    radius = _lerp(min(4.0, max_radius / 2), max_radius, u0).unsqueeze(1)  # (B, 1)
+    centre = bounds.lo + radius + (bounds.room - 2 * radius) * u[:, 1:3]  # (B, 2)
+    phase = 2 * math.pi * u3  # (B,)
+    sign = torch.where(u4 < 0.5, -1.0, 1.0)  # (B,)
+    speed = _lerp(bounds.speed_min, bounds.speed_max, u5)  # (B,)
+    omega = sign * speed / radius.squeeze(1)  # (B,) radians per frame
+    angle = phase.unsqueeze(1) + omega.unsqueeze(1) * frames  # (B, T)
     offset = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)  # (B, T, 2)
-    return centre[:, None, :] + radius[:, None, None] * offset
+    return centre.unsqueeze(1) + radius.unsqueeze(2) * offset
 
 
 def linear_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
     """A straight path that fits the bounds, plus a small smooth sideways wobble."""
-    direction = _direction(u[:, 0])  # (B, 2)
-    speed = _lerp(bounds.speed_min, bounds.speed_max, u[:, 1])  # (B,)
+    u0, u1, _, _, u4, u5, u6, *_ = u.unbind(1)  # (B,) each
+    direction = _direction(u0)  # (B, 2)
+    speed = _lerp(bounds.speed_min, bounds.speed_max, u1)  # (B,)
     duration = frames[-1].clamp_min(1.0)
-    reach = (speed * duration)[:, None] * direction.abs()  # (B, 2) extent of the path per axis
-    shrink = (bounds.room / reach.clamp_min(1e-6)).amin(dim=1).clamp(max=1.0)  # (B,)
-    travel = direction * (speed * shrink)[:, None]  # (B, 2) px per frame
+    reach = (speed * duration).unsqueeze(1) * direction.abs()  # (B, 2) extent of the path per axis
+    shrink = (bounds.room / reach.clamp_min_(1e-6)).amin(dim=1).clamp_(max=1.0)  # (B,)
+    travel = direction * (speed * shrink).unsqueeze(1)  # (B, 2) px per frame
     span = travel.abs() * duration  # (B, 2)
-    low = bounds.lo + torch.where(travel < 0, span, torch.zeros_like(span))  # (B, 2)
+    low = bounds.lo + span * (travel < 0)  # (B, 2): lo + span where travelling backwards, lo + 0 elsewhere
     start = low + (bounds.room - span) * u[:, 2:4]  # (B, 2)
-    path = start[:, None, :] + travel[:, None, :] * frames[None, :, None]  # (B, T, 2)
-    normal = torch.stack([-direction[:, 1], direction[:, 0]], dim=-1)  # (B, 2)
-    amplitude = 1.0 * u[:, 4]  # (B,) px
-    cycles = _lerp(0.5, 1.5, u[:, 5])  # (B,) wobbles per clip
-    phase = 2 * math.pi * u[:, 6]
-    wobble = amplitude[:, None] * torch.sin(
-        phase[:, None] + 2 * math.pi * cycles[:, None] * frames[None, :] / duration
+    path = start.unsqueeze(1) + travel.unsqueeze(1) * frames.view(1, -1, 1)  # (B, T, 2)
+    d0, d1 = direction.unbind(1)  # (B,) each
+    normal = torch.stack([-d1, d0], dim=-1)  # (B, 2)
+    amplitude = 1.0 * u4  # (B,) px
+    cycles = _lerp(0.5, 1.5, u5)  # (B,) wobbles per clip
+    phase = 2 * math.pi * u6
+    wobble = amplitude.unsqueeze(1) * torch.sin(
+        phase.unsqueeze(1) + 2 * math.pi * cycles.unsqueeze(1) * frames / duration
     )  # (B, T)
-    return (path + wobble[..., None] * normal[:, None, :]).clamp(bounds.lo, bounds.hi)
+    return (path + wobble.unsqueeze(2) * normal.unsqueeze(1)).clamp_(bounds.lo, bounds.hi)
 
 
 def spiral_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:
     """Circling a random centre while the radius grows or shrinks linearly."""
+    u0, u1, u2, _, _, u5, u6, u7 = u[:, :MOTION_UNIFORMS].unbind(1)  # (B,) each
     max_radius = bounds.room / 2
-    big = _lerp(0.6 * max_radius, max_radius, u[:, 0])  # (B,)
-    small = _lerp(0.0, 0.3 * max_radius, u[:, 1])  # (B,)
-    growing = u[:, 2] < 0.5  # (B,)
+    big = _lerp(0.6 * max_radius, max_radius, u0)  # (B,)
+    small = _lerp(0.0, 0.3 * max_radius, u1)  # (B,)
+    growing = u2 < 0.5  # (B,)
     r0 = torch.where(growing, small, big)
     r1 = torch.where(growing, big, small)
-    centre = bounds.lo + big[:, None] + (bounds.room - 2 * big[:, None]) * u[:, 3:5]  # (B, 2)
+    centre = bounds.lo + big.unsqueeze(1) + (bounds.room - 2 * big.unsqueeze(1)) * u[:, 3:5]  # (B, 2)
     fraction = frames / frames[-1].clamp_min(1.0)  # (T,)
-    radius = r0[:, None] + (r1 - r0)[:, None] * fraction[None, :]  # (B, T)
-    sign = torch.where(u[:, 5] < 0.5, -1.0, 1.0)
-    speed = _lerp(bounds.speed_min, bounds.speed_max, u[:, 6])
-    omega = sign * speed / ((r0 + r1) / 2).clamp_min(2.0)  # (B,) radians per frame
-    angle = 2 * math.pi * u[:, 7, None] + omega[:, None] * frames[None, :]  # (B, T)
+    radius = r0.unsqueeze(1) + (r1 - r0).unsqueeze(1) * fraction  # (B, T)
+    sign = torch.where(u5 < 0.5, -1.0, 1.0)
+    speed = _lerp(bounds.speed_min, bounds.speed_max, u6)
+    omega = sign * speed / ((r0 + r1) / 2).clamp_min_(2.0)  # (B,) radians per frame
+    angle = 2 * math.pi * u7.unsqueeze(1) + omega.unsqueeze(1) * frames  # (B, T)
     offset = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)  # (B, T, 2)
-    return centre[:, None, :] + radius[..., None] * offset
+    return centre.unsqueeze(1) + radius.unsqueeze(2) * offset
 
 
 def srivastava_bounce_positions(u: torch.Tensor, frames: torch.Tensor, bounds: MotionBounds) -> torch.Tensor:

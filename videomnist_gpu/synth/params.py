@@ -57,6 +57,10 @@ class ClipParams:
     angle: torch.Tensor
     scale: torch.Tensor
 
+    def rows(self, start: int, stop: int) -> "ClipParams":
+        """The parameters of clips ``start:stop`` of this batch (views, no copy)."""
+        return ClipParams(*(getattr(self, f.name)[start:stop] for f in dataclasses.fields(ClipParams)))
+
     @staticmethod
     def cat(parts: "list[ClipParams]") -> "ClipParams":
         """The parameters of consecutive slices of a batch as one batch (no copy for one slice)."""

@@ -19,7 +19,6 @@ ordinary tensors (CUDA's caching allocator reuses memory).
 from __future__ import annotations
 
 import math
-import threading
 from typing import Callable
 
 import torch
@@ -49,48 +48,13 @@ def _check(sprites: torch.Tensor, centers: torch.Tensor, H: int) -> tuple[int, i
     return B, centers.shape[1], K, S
 
 
-_WORKSPACES = threading.local()  # CPU only: per thread, {(n, H, P): zeroed uint8 buffer}
-_MAX_WORKSPACES = 4
-_MAX_WORKSPACE_BYTES = 256 * 2**20  # per thread; larger buffers are made fresh each call
-
-
-def _zero_buffer(n: int, L: int, device: torch.device, layout: tuple) -> tuple[torch.Tensor, bool]:
-    """A zero ``(n, L)`` uint8 buffer; ``(buffer, reused)``.
-
-    ``layout`` names where callers write (the buffer is reused only for the same ``n`` and
-    ``layout``: two layouts of equal ``L`` write different slots).
-
-    On the CPU a fresh multi-megabyte zero buffer costs more than the whole render (page faults
-    and a memset every call), so each thread keeps a few, keyed by shape (at most 256 MiB in
-    all; larger ones are made fresh), and callers overwrite only slots that every later call
-    overwrites again, so the rest stays zero. On other devices (CUDA's caching allocator makes
-    ``zeros`` a cheap memset) a fresh buffer is returned.
-    """
-    if device.type != "cpu" or n * L > _MAX_WORKSPACE_BYTES:
-        return torch.zeros(n, L, dtype=torch.uint8, device=device), False
-    cache = getattr(_WORKSPACES, "buffers", None)
-    if cache is None:
-        cache = _WORKSPACES.buffers = {}
-    key = (n, L, *layout)
-    buf = cache.pop(key, None)
-    reused = buf is not None
-    if buf is None:
-        buf = torch.zeros(n, L, dtype=torch.uint8, device=device)
-        # bounded: at most _MAX_WORKSPACES buffers and _MAX_WORKSPACE_BYTES per thread
-        while cache and (len(cache) >= _MAX_WORKSPACES
-                         or sum(b.numel() for b in cache.values()) + n * L > _MAX_WORKSPACE_BYTES):
-            cache.pop(next(iter(cache)))  # least recently used first
-    cache[key] = buf  # most recent last
-    return buf, reused
-
-
 def _write_patches(values: torch.Tensor, run: torch.Tensor) -> None:
     """Write float patches that hold whole numbers, or whole numbers plus a fraction to truncate,
     as uint8 into ``run``: through int16, because uint8 <-> float32 conversions are scalar loops
     on the CPU and via int16 they vectorize.
 
     Convention:
-        values: float32 (B, K, T, P, P) in [0, 256); run: uint8 (B, K, T, P, P) view.
+        values: float32 (..., P, P) in [0, 256); run: uint8 of the same shape (a view).
     """
     whole = scratch("render_fast.int16", values.shape, torch.int16, values.device)  # (B, K, T, P, P)
     whole.copy_(values)  # truncates
@@ -134,8 +98,8 @@ def _place(
     windows are rows of an overlapping strided view, picked with one ``index_select`` (one
     contiguous copy per frame and digit) that writes straight into ``out``. Rows off the canvas
     fall outside the window. Consecutive runs share their zero gaps (pitch ``HH + P*H``). On the
-    CPU the buffer is a per-thread workspace that stays zero outside the patch slots, so no call
-    pays for zeroing it.
+    CPU the buffer is zeroed scratch (`cpu_buffers.scratch`) that stays zero outside the patch
+    slots, so no call pays for zeroing it.
 
     Convention:
         write_patches(run) writes uint8 patches into ``run``, a (B, K, T, P, P) view into the
@@ -152,7 +116,8 @@ def _place(
     if n == 0:
         return out
     L = HH + P * H  # pitch: HH zeros, then run i; the zeros after run i are those before run i+1
-    buf, _ = _zero_buffer(n + 1, L, dev, layout=("place_max", H, P))  # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros
+    # (n+1, L): run i at [i*L + HH, (i+1)*L); row n: zeros. The name fixes where runs go.
+    buf = scratch(f"render_fast.place.{H}.{P}", (n + 1, L), torch.uint8, dev, zeroed=True)
     write_patches(buf[:n, HH:].view(B, K, T, P, H)[..., :P])  # (B, K, T, P, P) view into buf
     base = (y0 * H + x0).clamp(-P * H, HH)  # (B, K, T); beyond the clamp the window is empty anyway
     # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
@@ -247,6 +212,70 @@ def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, 
     return int(min(math.ceil(side) + 3, int(H) + 3))
 
 
+def _patch_values(
+    sprites: torch.Tensor, sprite: torch.Tensor | None, d: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor,
+    P: int, area: bool,
+) -> torch.Tensor:
+    """Each frame's ``P x P`` patch as float values plus 0.5, for a truncating conversion to round.
+
+    ``area=False``: one bilinear read of the sprite per pixel, exact when the frame's scale is
+    >= 1. ``area=True``: the square's average read as the four-corner combination of the
+    sprite's integral image (`render.integral_image`, sampled bilinearly: exact for an integral
+    image of pixel squares), exact at every scale. With ``sprite=None`` the frames are those of
+    every sprite in order (m = D * T) and fold into one sample grid per sprite, so sources are
+    never copied per frame; otherwise each frame samples its own copy of its sprite's source
+    (``(m, 1, n, n)``, a few KB), so any subset of frames can be rendered.
+
+    Convention:
+        sprites: uint8 (D, S, S); sprite: int64 (m,), each frame's row of ``sprites``, or None
+        for T = m / D consecutive frames per sprite; d: float32 (m, 2), centre of patch pixel
+        (0, 0) minus the digit centre, canvas pixels; angle (radians), scale: float32 (m,). Canvas point p maps to sprite point
+        q = R(-angle) (p - c) / scale + S/2. Returns float32 (m, P, P), contiguous.
+    """
+    m, S, dev = d.shape[0], sprites.shape[-1], sprites.device
+    if area:
+        # integral image, sampled at normalized 2 q / S - 1 (align_corners=True, border padding:
+        # beyond the sprite the integral image is constant, as border padding extends it)
+        src, n, align, padding = integral_image(sprites), S + 1, True, "border"  # (D, S+1, S+1)
+        inv = 2.0 / (scale * S)  # (m,): canvas pixels -> normalized sprite units
+        half = (1.0 / (S * scale.clamp(max=1.0)))[:, None]  # (m, 1): half the square's side, normalized
+        corners = torch.tensor(BOX_CORNERS, device=dev, dtype=torch.float32)  # (4, 3): x sign, y sign, weight
+        shift_x, shift_y = half * corners[:, 0], half * corners[:, 1]  # (m, 4)
+    else:
+        # Every sprite value carries +0.5, and so does a one-pixel border (the sprite's zeros
+        # just outside), so a sample that reads only the padded sprite is its value + 0.5
+        # (weights sum to 1) and the truncating conversion rounds it (half up); a sample that
+        # also reads the zero padding beyond lies in [0, 0.5] where the true value is 0.
+        src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (D, S+2, S+2)
+        n, align, padding = S + 2, False, "zeros"  # F.grid_sample's zero padding, align_corners=False
+        inv = 2.0 / (scale * (S + 2))  # (m,): canvas pixels -> [-1, 1] of the padded sprite
+        shift_x = shift_y = torch.zeros((), device=dev)
+    C = 4 if area else 1
+    ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
+    dx, dy = d[:, 0, None] + ar, d[:, 1, None] + ar  # (m, P): p_x - c_x per column, p_y - c_y per row
+    cos, sin = (torch.cos(angle) * inv)[:, None], (torch.sin(angle) * inv)[:, None]  # (m, 1)
+    # normalized sprite point g = inv R(-angle) (p - c), R(-angle) = [[cos, sin], [-sin, cos]],
+    # plus each corner's shift, written as two planes; grid_sample reads the (..., 2) view of
+    # them (coordinate stride m*C*P*P, W stride 1) as fast as an interleaved grid.
+    planes = scratch("render_fast.grid", (2, m, C, P, P), torch.float32, dev)  # (2, m, C, P, P)
+    torch.add(((dx * cos)[:, None, :] + shift_x[..., None])[:, :, None, :], (dy * sin)[:, None, :, None],
+              out=planes[0])  # g_x: (m, C, 1, P) + (m, 1, P, 1)
+    torch.sub(((dy * cos)[:, None, :] + shift_y[..., None])[:, :, :, None], (dx * sin)[:, None, None, :],
+              out=planes[1])  # g_y: (m, C, P, 1) - (m, 1, 1, P)
+    source = src[:, None] if sprite is None else src[sprite, None]  # (D or m, 1, n, n)
+    grid = planes.view(2, source.shape[0], -1, P).permute(1, 2, 3, 0)  # (D or m, frames*C*P, P, 2)
+    at = F.grid_sample(source, grid, mode="bilinear", padding_mode=padding,
+                       align_corners=align).view(m, C, P, P)  # (m, C, P, P)
+    if not area:
+        return at[:, 0]  # (m, P, P)
+    values = scratch("render_fast.values", (m, P, P), torch.float32, dev)  # (m, P, P)
+    torch.sub(at[:, 0], at[:, 1], out=values).sub_(at[:, 2]).add_(at[:, 3])  # the square's sum
+    # average (the square's area is 1 / min(s, 1)^2) + 0.5 in one pass, so the truncating
+    # conversion rounds (half up); off the digit the sum is 0 up to float error and truncates to 0
+    shrink = scale.clamp(max=1.0)  # (m,)
+    return torch.addcmul(torch.full((), 0.5, device=dev), values, (shrink * shrink)[:, None, None], out=values)
+
+
 def render_affine(
     sprites: torch.Tensor,
     centers: torch.Tensor,
@@ -264,12 +293,11 @@ def render_affine(
     Each canvas pixel shows the average of the sprite (a field of pixel squares) over the square
     of side ``max(1, 1/scale)`` around its sprite point (`render.render_reference`). At scales
     >= 1 that is bilinear sampling of the sprite: one ``grid_sample`` read per pixel. With
-    ``shrinking`` (some scale may be below 1) it is read as the four-corner combination of the
-    sprite's integral image (`render.integral_image`), sampled bilinearly (exact for an integral
-    image of pixel squares): four reads per pixel, and no ink lost when shrinking. Frames (and
-    corners) are folded into the sample grid (source ``(B*K, 1, n, n)``, grid
-    ``(B*K, T*C*P, P, 2)`` with C = 1 or 4 corners), so sprites are never copied per frame. A
-    patch as large as the canvas samples the canvas.
+    ``shrinking`` (some scale may be below 1) it is read from the sprite's integral image at the
+    square's four corners (`_patch_values`). On the CPU, frames whose scale is >= 1 still take
+    the one bilinear read (the frames are split by scale, which costs no device sync there);
+    elsewhere every frame takes the four reads (same values up to float rounding). A patch as
+    large as the canvas samples the canvas.
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2); angle, scale: float32
@@ -281,61 +309,31 @@ def render_affine(
     B, T, K, S = _check(sprites, centers, H)
     P = min(int(patch_size), H)  # a patch as large as the canvas samples the canvas itself
     dev = sprites.device
-    c = centers.to(torch.float32).transpose(1, 2)  # (B, K, T, 2)
+    n = B * K * T
+    c = centers.to(torch.float32).transpose(1, 2).reshape(n, 2)  # (n, 2), frames in (B, K, T) order
     # canvas position of patch pixel (0, 0), kept on the canvas: the patch still covers every
     # on-canvas pixel the digit reaches, and no patch column falls off the canvas
-    o_int = torch.floor(c - P / 2).clamp_(0, H - P)  # (B, K, T, 2)
-    d = o_int - c + 0.5  # (B, K, T, 2): centre of patch pixel (0, 0) relative to the digit centre
-    ar = torch.arange(P, device=dev, dtype=torch.float32)  # (P,)
-    dx = (d[..., 0, None] + ar)[..., None, None, :]  # (B, K, T, 1, 1, P) p_x - c_x per column
-    dy = (d[..., 1, None] + ar)[..., None, :, None]  # (B, K, T, 1, P, 1) p_y - c_y per row
-    ang = angle.to(torch.float32).transpose(1, 2)  # (B, K, T)
-    s = scale.to(torch.float32).transpose(1, 2)  # (B, K, T)
-    if shrinking:
-        # integral image, sampled at normalized 2 q / S - 1 (align_corners=True, border padding:
-        # beyond the sprite the integral image is constant, as border padding extends it)
-        src, n, align, padding = integral_image(sprites), S + 1, True, 1  # (B, K, S+1, S+1)
-        inv = 2.0 / (s * S)  # (B, K, T): canvas pixels -> normalized sprite units
-        half = (1.0 / (S * s.clamp(max=1.0)))[..., None]  # (B, K, T, 1): half the square's side, normalized
-        corners = torch.tensor(BOX_CORNERS, device=dev, dtype=torch.float32)  # (4, 3): x sign, y sign, weight
-        shift_x = (half * corners[:, 0])[..., None, None]  # (B, K, T, 4, 1, 1)
-        shift_y = (half * corners[:, 1])[..., None, None]  # (B, K, T, 4, 1, 1)
-    else:
-        # Every sprite value carries +0.5, and so does a one-pixel border (the sprite's zeros
-        # just outside), so a sample that reads only the padded sprite is its value + 0.5
-        # (weights sum to 1) and the truncating conversion rounds it (half up); a sample that
-        # also reads the zero padding beyond lies in [0, 0.5] where the true value is 0.
-        src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (B, K, S+2, S+2)
-        n, align, padding = S + 2, False, 0  # F.grid_sample's zero padding, align_corners=False
-        inv = 2.0 / (s * (S + 2))  # (B, K, T): canvas pixels -> [-1, 1] of the padded sprite
-        shift_x = shift_y = torch.zeros((), device=dev)
-    C = 4 if shrinking else 1
-    cos = (torch.cos(ang) * inv)[..., None, None, None]  # (B, K, T, 1, 1, 1)
-    sin = (torch.sin(ang) * inv)[..., None, None, None]  # (B, K, T, 1, 1, 1)
-    # normalized sprite point g = inv R(-angle) (p - c), R(-angle) = [[cos, sin], [-sin, cos]],
-    # plus each corner's shift. g_x and g_y are written as two contiguous planes; grid_sample
-    # reads the (..., 2) view of them (coordinate stride n*P*P, W stride 1) as fast as an
-    # interleaved grid.
-    planes = scratch("render_fast.grid", (2, B, K, T, C, P, P), torch.float32, dev)  # (2, B, K, T, C, P, P)
-    torch.add(dx * cos + shift_x, dy * sin, out=planes[0])  # g_x: (B, K, T, C, 1, P) + (B, K, T, 1, P, 1)
-    torch.sub(dy * cos + shift_y, dx * sin, out=planes[1])  # g_y: (B, K, T, C, P, 1) - (B, K, T, 1, 1, P)
-    grid = planes.view(2, B * K, T * C * P, P).permute(1, 2, 3, 0)  # (B*K, T*C*P, P, 2): frames, corners folded in
-    samples = scratch("render_fast.samples", (B * K, 1, T * C * P, P), torch.float32, dev)
-    # F.grid_sample(mode="bilinear", padding_mode=..., align_corners=...), into scratch
-    torch.ops.aten.grid_sampler_2d.out(src.view(B * K, 1, n, n), grid, 0, padding, align, out=samples)
-    at = samples.view(B, K, T, C, P, P)  # (B, K, T, C, P, P)
-    if shrinking:
-        values = scratch("render_fast.values", (B, K, T, P, P), torch.float32, dev)
-        torch.sub(at[:, :, :, 0], at[:, :, :, 1], out=values).sub_(at[:, :, :, 2]).add_(at[:, :, :, 3])  # square's sum
-        # average (the square's area is 1 / min(s, 1)^2) + 0.5 in one pass, so the truncating
-        # conversion rounds (half up); off the digit the sum is 0 up to float error and truncates to 0
-        area = s.clamp(max=1.0)  # (B, K, T)
-        torch.addcmul(torch.full((), 0.5, device=dev), values, (area * area)[..., None, None], out=values)  # (B, K, T, P, P)
-    else:
-        values = at[:, :, :, 0]  # (B, K, T, P, P)
-    o_int = o_int.to(torch.int64)  # (B, K, T, 2)
-    return _place(lambda run: _write_patches(values, run),
-                  o_int[..., 0], o_int[..., 1], K, P, H, out, composite)
+    o_int = torch.floor(c - P / 2).clamp_(0, H - P)  # (n, 2)
+    d = o_int - c + 0.5  # (n, 2): centre of patch pixel (0, 0) relative to the digit centre
+    ang = angle.to(torch.float32).transpose(1, 2).reshape(n)  # (n,)
+    s = scale.to(torch.float32).transpose(1, 2).reshape(n)  # (n,)
+    flat = sprites.reshape(B * K, S, S)  # (B*K, S, S)
+
+    def write_patches(run: torch.Tensor) -> None:  # run: uint8 (B, K, T, P, P) view
+        frames = run.flatten(0, 2)  # (n, P, P) view
+        if not shrinking or dev.type != "cpu":
+            return _write_patches(_patch_values(flat, None, d, ang, s, P, area=shrinking), frames)
+        sprite = torch.arange(B * K, device=dev).repeat_interleave(T)  # (n,): each frame's sprite
+        for area, pick in ((False, s >= 1), (True, s < 1)):
+            idx = pick.nonzero().squeeze(1)  # (m,): a host-side count, free on the CPU
+            if idx.numel():
+                values = _patch_values(flat, sprite[idx], d[idx], ang[idx], s[idx], P, area)  # (m, P, P)
+                patches = scratch("render_fast.patches", values.shape, torch.uint8, dev)  # (m, P, P)
+                _write_patches(values, patches)
+                frames.index_copy_(0, idx, patches)
+
+    o_int = o_int.to(torch.int64).view(B, K, T, 2)  # (B, K, T, 2)
+    return _place(write_patches, o_int[..., 0], o_int[..., 1], K, P, H, out, composite)
 
 
 def render_fast(

@@ -21,6 +21,7 @@ import torch
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.cpu_threads import check_threads, render_threads
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.params import ClipParams, draw_clip_params
@@ -123,13 +124,14 @@ def _pretending_devices() -> bool:
     return detect_fake_mode() is not None
 
 
-# On a CPU the render kernels run fastest on about 128 clips at a time (their temporaries stay in
-# cache and in reused scratch buffers of bounded size), so larger batches are rendered in slices of
-# this many clips, each written straight into the returned video. A GPU renders a batch in one call.
-CPU_RENDER_SLICE = 128
-# Rotation/scale temporaries are larger (a patch per frame, four corner reads when shrinking):
-# measured with scale 0.9-1.1, slices of 64 clips render ~1.4x faster than slices of 128.
-CPU_AFFINE_SLICE = 64
+# On a CPU the render draws the parameters of up to _CPU_BATCH_CLIPS default clips at once and
+# renders their pixels in slices of up to _CPU_AFFINE_SLICE_CLIPS clips with rotation/scale,
+# whose temporaries are larger; fewer for longer or larger clips. The temporaries stay in cache
+# and in reused scratch buffers of bounded size, and each slice is written straight into the
+# returned video. A GPU renders a batch in one call.
+_CPU_BATCH_CLIPS = 128
+_CPU_AFFINE_SLICE_CLIPS = 32
+_ACCELERATOR_BATCH = 512
 
 
 class Synthesizer:
@@ -146,19 +148,40 @@ class Synthesizer:
         device: where digits live and clips are rendered: a `torch.device` or a string such as
             `cpu`, `cuda`, `cuda:1` (default: CUDA when available, else CPU).
         root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
+        threads: on a CPU, the intra-op threads the render's torch operations use (default 1,
+            whatever ``torch.get_num_threads()`` says; see `videomnist_gpu.synth.cpu_threads`).
 
     Raises:
         UsageError: `config` is none of those forms or fails validation; `device` is not a
-            device this machine has (`parse_device`: the message lists those it has).
+            device this machine has (`parse_device`: the message lists those it has); `threads`
+            is not an integer >= 1.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path, device: torch.device | str | None = None,
-                 root: str | Path | None = None) -> None:
+                 root: str | Path | None = None, *, threads: int | None = None) -> None:
         self.config = as_config(config)
         self.device = parse_device(device)
         self.root = root
+        self.threads = check_threads(threads)
         self._banks: dict[str, DigitBank] = {}
         self._videos = OutputPool()  # CPU only: recycled memory for returned videos
+
+    @property
+    def preferred_batch_size(self) -> int:
+        """Clips per `render` call that cost least per clip here (any batch size renders the same clips).
+
+        On a CPU, the clips the render works on at once: 128 default clips, fewer for longer or
+        larger clips, at least 1 (larger batches are rendered in such pieces); on accelerators 512.
+        """
+        if self.device.type != "cpu":
+            return _ACCELERATOR_BATCH
+        return self._cpu_clips(_CPU_BATCH_CLIPS)
+
+    def _cpu_clips(self, clips: int) -> int:
+        """`clips` default clips, scaled down for longer or larger clips, at least 1."""
+        c = self.config
+        pixels = c.sequence_length * c.image_size**2 / (16 * 64 * 64)  # relative to the default clip
+        return max(1, min(clips, int(clips / pixels)))
 
     def bank(self, split: str = "train") -> DigitBank:
         """The digits of `split`, resized to `config.digit_size`, on the device.
@@ -252,17 +275,21 @@ class Synthesizer:
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
         B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
-        if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
+        if self.device.type == "cpu":
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
-            step = CPU_RENDER_SLICE if self.config.translation_only else CPU_AFFINE_SLICE
+            chunk = step = self.preferred_batch_size
+            if not self.config.translation_only:
+                step = self._cpu_clips(_CPU_AFFINE_SLICE_CLIPS)
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
-            step = max(B, 1)
+            chunk = step = max(B, 1)
         parts = []
-        for a in range(0, max(B, 1), step):  # slices of the batch, never clips
-            p = draw_clip_params(self.config, bank, indices[a:a + step], split)  # indices checked above
-            render_from_params(self.config, bank, p, out=video[a:a + step])
-            parts.append(p)
+        with render_threads(self.threads):  # the CPU thread policy (a GPU is unaffected)
+            for a in range(0, max(B, 1), chunk):  # chunks and slices of the batch, never clips
+                p = draw_clip_params(self.config, bank, indices[a:a + chunk], split)  # indices checked above
+                for b in range(0, max(len(p.index), 1), step):
+                    render_from_params(self.config, bank, p.rows(b, b + step), out=video[a + b:a + b + step])
+                parts.append(p)
         p = ClipParams.cat(parts)
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
