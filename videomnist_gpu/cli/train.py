@@ -118,10 +118,11 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         if name in merged and (isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 1):
             raise UsageError(f"--{name}: must be a positive integer, got {merged[name]!r}")
     for name in ("gpus", "num_workers"):
-        if int(merged.get(name, 0)) < 0:
-            raise UsageError(f"--{name}: must be >= 0, got {merged[name]}")
-    if "lr" in merged and not merged["lr"] > 0:
-        raise UsageError(f"--lr: must be > 0, got {merged['lr']}")
+        if name in merged and (isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 0):
+            raise UsageError(f"--{name}: must be an integer >= 0, got {merged[name]!r}")
+    lr = merged.get("lr", 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise UsageError(f"--lr: must be a number > 0, got {lr!r}")
     run = {k: merged[k] for k in _RUN_KEYS if k in merged}
     run["precision"] = str(run.get("precision", "32-true"))
     return merged, RunSettings(output_dir=Path(args.output_dir), **run)
