@@ -13,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from cli_child import tiny_checkpoints
 from videomnist_gpu.cli import main
@@ -35,8 +37,17 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (d / "blob.bin").write_bytes(bytes(range(256)) * 4)
     (d / "list.yaml").write_text("- a\n- b\n")
     (d / "broken.yaml").write_text("a: [1, 2\n")
-    return {name.upper().replace(".", "_"): str(d / name) for name in
-            ("tiny.h5", "vq.ckpt", "gpt.ckpt", "gpt_uncond.ckpt", "notes.txt", "blob.bin", "list.yaml", "broken.yaml")}
+    # wrong YAML types, in dataset and model presets
+    (d / "types.yaml").write_text("sequence_length: ten\n")
+    (d / "motion.yaml").write_text("motion_types: 5\n")
+    (d / "speed.yaml").write_text("speed_range: fast\n")
+    (d / "ncodes.yaml").write_text("n_codes: many\n")
+    (d / "lr.yaml").write_text("lr: fast\n")
+    np.save(d / "clips.npy", np.zeros((2, 4, 32, 32), dtype=np.uint8))  # what evaluate reads, nothing else
+    np.save(d / "float.npy", np.zeros((2, 4, 32, 32), dtype=np.float32))
+    names = ("tiny.h5", "vq.ckpt", "gpt.ckpt", "gpt_uncond.ckpt", "notes.txt", "blob.bin", "list.yaml", "broken.yaml",
+             "types.yaml", "motion.yaml", "speed.yaml", "ncodes.yaml", "lr.yaml", "clips.npy", "float.npy")
+    return {name.upper().replace(".", "_"): str(d / name) for name in names}
 
 
 BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words the line must hold
@@ -108,6 +119,69 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["import-moving-mnist", "missing.npy", "--output_file", "o.h5"], 2, "missing.npy"),
     (["import-moving-mnist", "NOTES_TXT", "--output_file", "o.h5"], 2, "notes.txt"),
     (["import-moving-mnist", "BLOB_BIN", "--output_file", "o.h5"], 2, "blob.bin"),
+    # wrong-kind input files: text, HDF5, .npy, a checkpoint (of the other model)
+    (["generate", "--output_file", "o.h5", "--config", "CLIPS_NPY"], 2, "config"),
+    (["generate", "--output_file", "o.h5", "--config", "TINY_H5"], 2, "config"),
+    (["generate", "--output_file", "o.h5", "--config", "VQ_CKPT"], 2, "config"),
+    (["verify", "CLIPS_NPY"], 2, "not an HDF5 file"),
+    (["verify", "VQ_CKPT"], 2, "not an HDF5 file"),
+    (["visualize", "--output_dir", "out", "--hdf5_path", "CLIPS_NPY"], 2, "not an HDF5 file"),
+    (["visualize", "--output_dir", "out", "--hdf5_path", "VQ_CKPT"], 2, "not an HDF5 file"),
+    (["visualize", "--output_dir", "out", "--config", "TINY_H5"], 2, "config"),
+    (["digits", "info", "--digits", "NOTES_TXT"], 2, "digits"),
+    (["digits", "info", "--digits", "TINY_H5"], 2, "digits"),
+    (["train-vqvae", "--resume", "NOTES_TXT"], 2, "--resume: '" ),
+    (["train-vqvae", "--resume", "TINY_H5"], 2, "is an HDF5 file, not a checkpoint"),
+    (["train-vqvae", "--resume", "CLIPS_NPY"], 2, "is a numpy .npy array, not a checkpoint"),
+    (["train-vqvae", "--resume", "GPT_CKPT"], 2, "is a VideoGPT checkpoint; train-vqvae resumes a VQ-VAE run"),
+    (["train-vqvae", "--resume", "VQ_CKPT"], 2, "no optimizer state"),
+    (["train-videogpt", "--vqvae", "VQ_CKPT", "--resume", "VQ_CKPT"], 2, "is a VQ-VAE checkpoint; train-videogpt"),
+    (["train-vqvae", "--data_path", "CLIPS_NPY"], 2, "--data_path"),
+    (["train-vqvae", "--data_path", "VQ_CKPT"], 2, "--data_path"),
+    (["train-videogpt", "--vqvae", "TINY_H5"], 2, "--vqvae: '"),
+    (["train-videogpt", "--vqvae", "CLIPS_NPY"], 2, "is a numpy .npy array, not a checkpoint"),
+    (["sample", "--ckpt", "TINY_H5"], 2, "is an HDF5 file, not a VideoGPT checkpoint"),
+    (["sample", "--ckpt", "CLIPS_NPY"], 2, "--ckpt"),
+    (["evaluate", "FLOAT_NPY"], 2, "expected uint8 clips"),
+    (["evaluate", "VQ_CKPT"], 2, "neither a .npy array nor an HDF5 export"),
+    (["evaluate", "TINY_H5", "--config", "VQ_CKPT"], 2, "config"),
+    (["evaluate", "TINY_H5", "--config", "vqvae"], 2, "unknown key"),
+    (["import-moving-mnist", "TINY_H5", "--output_file", "o.h5"], 2, "is an HDF5 file, not a .npy array"),
+    (["import-moving-mnist", "VQ_CKPT", "--output_file", "o.h5"], 2, "is a zip archive"),
+    (["import-moving-mnist", "FLOAT_NPY", "--output_file", "o.h5"], 2, "holds float32"),
+    # out-of-range values
+    (["generate", "--output_file", "o.h5", "--num_digits", "5"], 2, "num_digits"),
+    (["generate", "--output_file", "o.h5", "--channels", "2"], 2, "channels"),
+    (["generate", "--output_file", "o.h5", "--compression", "bzip2"], 2, "compression"),
+    (["generate", "--output_file", "o.h5", "--image_size", "4"], 2, "image_size"),
+    (["verify", "TINY_H5", "--num_clips", "-1"], 2, "num_clips"),
+    (["visualize", "--output_dir", "out", "--config", "test", "--fps", "0"], 2, "fps"),
+    (["visualize", "--output_dir", "out", "--config", "test", "--create_comparison", "--num_per_class", "-1"], 2,
+     "num_per_class"),
+    (["train-vqvae", "--val_check_interval", "0"], 2, "--val_check_interval"),
+    (["train-vqvae", "--num_workers", "-1"], 2, "--num_workers"),
+    (["bench", "--repeats", "0"], 2, "repeats"),
+    (["bench", "--max_memory_gb", "0"], 2, "max_memory_gb"),
+    (["evaluate", "TINY_H5", "--labels", "11"], 2, "labels: 11 is not a digit class. Valid: 0..9"),
+    (["evaluate", "TINY_H5", "--labels", "-1"], 2, "labels: -1 is not a digit class"),
+    (["evaluate", "CLIPS_NPY", "--labels", "1", "12"], 2, "labels: 12"),
+    (["evaluate", "TINY_H5", "--batch_size", "0"], 2, "batch_size"),
+    # wrong YAML types
+    (["generate", "--output_file", "o.h5", "--config", "TYPES_YAML"], 2, "sequence_length: expected an integer"),
+    (["generate", "--output_file", "o.h5", "--config", "MOTION_YAML"], 2, "motion_types"),
+    (["generate", "--output_file", "o.h5", "--config", "SPEED_YAML"], 2, "speed_range"),
+    (["visualize", "--output_dir", "out", "--config", "TYPES_YAML"], 2, "sequence_length"),
+    (["evaluate", "TINY_H5", "--config", "TYPES_YAML"], 2, "sequence_length"),
+    (["train-vqvae", "--dataset_config", "TYPES_YAML"], 2, "sequence_length"),
+    (["train-vqvae", "--config", "TYPES_YAML"], 2, "--sequence_length: expected an integer"),
+    (["train-vqvae", "--config", "NCODES_YAML"], 2, "--n_codes: expected an integer"),
+    (["train-vqvae", "--config", "LR_YAML"], 2, "--lr"),
+]
+NO_CUDA_ROWS = [  # a machine without CUDA: one line naming the devices it has
+    (["generate", "--output_file", "o.h5", "--device", "cuda"], 2, "CUDA is not available. Available here: cpu"),
+    (["visualize", "--output_dir", "out", "--config", "test", "--device", "cuda"], 2, "CUDA is not available"),
+    (["bench", "--device", "cuda"], 2, "CUDA is not available"),
+    (["evaluate", "TINY_H5", "--device", "cuda"], 2, "CUDA is not available"),
 ]
 
 
@@ -130,7 +204,12 @@ def test_the_table_covers_every_subcommand():
     assert len(BAD) >= 30
 
 
-@pytest.mark.parametrize("args, code, needle", BAD, ids=[" ".join(a) for a, _, _ in BAD])
+def _rows() -> list:
+    no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+    return BAD + [pytest.param(*row, marks=no_cuda) for row in NO_CUDA_ROWS]
+
+
+@pytest.mark.parametrize("args, code, needle", _rows(), ids=[" ".join(a) for a, _, _ in BAD + NO_CUDA_ROWS])
 def test_bad_invocation(args, code, needle, inputs, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     rc = main(_fill(args, inputs))

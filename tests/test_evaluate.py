@@ -101,6 +101,24 @@ def test_two_digit_clips_score_what_can_be_scored(cache):
     assert r["frechet_distance"] >= 0 and r["speed_distance"] >= 0 and r["smoothness"] > 0
 
 
+def test_a_two_digit_export_is_scored_against_its_own_config(cache, tmp_path, capsys):
+    """`videomnist evaluate mm.h5` on a moving_mnist-style export: its (N, 2) labels are accepted, the
+    reference is the file's own two-digit config, and the digit metrics say why they are not scored."""
+    from videomnist_gpu.hdf5.export import export_dataset
+
+    config = VideoMNISTConfig.from_yaml("moving_mnist").replace(digits="mnist-5k", sequence_length=6)
+    path = export_dataset(tmp_path / "mm.h5", config, 1, 2, device="cpu")
+    assert main(["evaluate", str(path), "--num_reference", "20", "--device", "cpu", "--cache_dir", str(cache),
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["clips"] == 20 and r["num_digits"] == 2 and r["reference"].startswith(f"the config of {path}")
+    assert r["not_scored"]["digit_accuracy"].startswith("2 digits per clip")
+    assert r["frechet_distance"] == 0 and r["speed_distance"] == 0  # the export's clips are its config's clips
+    stored = np.stack([np.arange(20) % 10, np.zeros(20, dtype=np.int64)], 1)  # (N, 2) labels given in Python
+    r = evaluate(path, stored, reference="videomnist", num_reference=20, device="cpu", cache_dir=cache)
+    assert r["digit_accuracy"] is None and r["not_scored"]["digit_accuracy"].startswith("2 digits per clip")
+
+
 def test_cli_reads_npy_with_sidecar_labels_and_writes_json(real, cache, tmp_path, capsys):
     video, labels, _, _ = real
     np.save(tmp_path / "s.npy", video[:20].numpy())
@@ -132,6 +150,9 @@ def test_bad_inputs_name_the_argument(real, cache, tmp_path):
         score(video, labels[:3], cache)
     with pytest.raises(UsageError, match="config"):
         evaluate(video, labels, reference="no_such_preset", device="cpu", cache_dir=cache)
+    for bad in (11, -1):  # one label outside 0..9, the right count
+        with pytest.raises(UsageError, match=f"labels: {bad} is not a digit class"):
+            score(video, torch.where(torch.arange(len(labels)) == 5, bad, labels), cache)
     assert main(["evaluate", str(tmp_path / "missing.npy"), "--cache_dir", str(cache)]) == 2
 
 
@@ -142,6 +163,7 @@ def test_frechet_distance_of_known_gaussians():
     # |mu|^2 = 1; tr(I + 4I - 2*2I) = 3 * (1 + 4 - 4) = 3
     assert float(frechet_distance(x, y)) == pytest.approx(4.0, rel=0.1)
     assert float(frechet_distance(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(frechet_distance(x[:64] * 1e3, x[:64] * 1e3)) >= 0  # rounding never takes it below 0
 
 
 def test_measures_on_fake_cuda_keep_everything_on_the_device(cache):

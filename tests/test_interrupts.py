@@ -214,3 +214,83 @@ def test_the_real_entry_point_is_interrupted(tmp_path, sig, phase):
             proc.kill()
             proc.wait()
     _check(proc.returncode, seen, sig, out, created)
+
+
+def _real_entry_point(argv: list[str], env: dict[str, str], trigger, sig: int, cwd: Path) -> tuple[int, list[str]]:
+    """Run `python -m videomnist_gpu ARGV`, send `sig` at the first stderr line `trigger` accepts."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env}
+    proc = subprocess.Popen([sys.executable, "-m", "videomnist_gpu", *argv], env=env, cwd=cwd,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    seen = []
+    try:
+        for line in _lines(proc.stderr.fileno()):
+            seen.append(line)
+            if trigger(line):
+                proc.send_signal(sig)
+        proc.wait(60)
+    finally:
+        proc.stderr.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, seen
+
+
+def test_the_command_imports_no_torch_before_its_signal_handler():
+    """The entry point's module loads in milliseconds: a Ctrl-C while torch loads meets our handler."""
+    code = "import sys, videomnist_gpu.cli; sys.exit('torch' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 0
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_a_signal_while_the_command_starts_is_one_line(tmp_path, sig):
+    """Held at the first line of `main`, before the subcommands (and torch) load: 128 + signal,
+    `error: interrupted by SIG...`, no traceback, nothing created."""
+    out = tmp_path / "new" / "out.h5"
+    code, seen = _real_entry_point(["generate", "--output_file", str(out)], *_held("startup"), sig, tmp_path)
+    _check(code, seen, sig, out, tmp_path / "new")
+
+
+def test_evaluate_bench_visualize_and_import_stop_at_a_signal_and_leave_nothing(tmp_path):
+    """Seven deliveries into forked commands running side by side; none leaves its output file."""
+    import numpy as np
+
+    np.save(tmp_path / "clips.npy", np.zeros((4, 4, 32, 32), dtype=np.uint8))
+    np.save(tmp_path / "classic.npy", np.zeros((4, 3, 64, 64), dtype=np.uint8))  # (T, N, H, W)
+    export = tmp_path / "tiny.h5"
+    from videomnist_gpu import VideoMNISTConfig
+    from videomnist_gpu.hdf5.export import export_dataset
+
+    export_dataset(export, VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32),
+                   videos_per_digit=1, test_videos_per_digit=1, device="cpu", progress=False)
+    data = {"VIDEOMNIST_DATA": str(tmp_path / "no-mnist")}
+    first_measurement = (data, lambda line: line.startswith("ours_"))
+    cases, outputs = [], []  # (argv, env, trigger, signal); the paths that must not exist afterwards
+    for sig in SIGNALS:  # evaluate, stopped while it trains its classifier: no JSON, no cached classifier
+        out, cache = tmp_path / f"eval-{sig.name}.json", tmp_path / f"cache-{sig.name}"
+        env, trigger = _held("classifier_step_0")
+        cases.append((["evaluate", str(tmp_path / "clips.npy"), "--config", "test", "--num_reference", "8",
+                       "--device", "cpu", "--output_file", str(out), "--cache_dir", str(cache)],
+                      {**env, **data}, trigger, sig))
+        outputs.append([out, out.with_name(out.name + ".partial"), cache])
+    for sig in SIGNALS:  # bench, after its first measurement line: no table file
+        out = tmp_path / f"bench-{sig.name}.json"
+        cases.append((["bench", "--quick", "--repeats", "1", "--threads", "1", "--device", "cpu", "--json", str(out)],
+                      *first_measurement, sig))
+        outputs.append([out, out.with_name(out.name + ".partial")])
+    out = tmp_path / "vis-hdf5"  # visualize from a file, between two written samples
+    cases.append((["visualize", "--hdf5_path", str(export), "--output_dir", str(out), "--num_samples", "3",
+                   "--formats", "gif"], *_held("write_samples"), signal.SIGTERM))
+    outputs.append([out])
+    for sig in SIGNALS:  # import-moving-mnist, after its first block of clips
+        out = tmp_path / f"imported-{sig.name}.h5"
+        cases.append((["import-moving-mnist", str(tmp_path / "classic.npy"), "--output_file", str(out)],
+                      *_held("import_block_0"), sig))
+        outputs.append([out, out.with_name(out.name + ".partial")])
+    for (code, seen), (argv, _, _, sig), paths in zip(_deliver_all(cli_child.context(), cases), cases, outputs):
+        _one_error(code, [line for line in seen if not line.startswith(("ours_", "original_", "classic_",
+                                                                          "naive_"))], sig)
+        assert not any("Traceback" in line for line in seen), (argv[0], seen)
+        left = [p for p in paths if p.exists()]
+        assert not left, f"{argv[0]} left {left}"

@@ -4,9 +4,10 @@ Each subcommand lives in its own module of this package with two functions:
 `add_parser(subparsers)` registers its flags and `run(args) -> int` does the work.
 
 Exit codes: 0 success; 1 runtime failure; 2 usage error (a bad flag value, file or checkpoint);
-128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM), from the first line of `main` on: this
-module imports no torch, so a signal while the subcommands load also ends in one line. Every failure prints one line
-`error: ...` on stderr; `--debug` adds the traceback, `--verbose` shows progress and library logs.
+128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM), from the first line of `main` on (this
+module imports no torch, so a signal while the subcommands load ends the same way). Every failure
+prints one line `error: ...` on stderr; `--debug` adds the traceback, `--verbose` shows progress
+and library logs.
 """
 
 from __future__ import annotations

@@ -156,13 +156,13 @@ def _check_labels(labels: Any, n: int) -> Tensor | None:
     return labels
 
 
-def _stored_config(clips: Any) -> VideoMNISTConfig | None:
+def _stored_config(clips: Any, split: str) -> VideoMNISTConfig | None:
     """The config stored in `clips` when it is a videomnist HDF5 export (None otherwise)."""
     if not isinstance(clips, (str, os.PathLike)) or not _is_hdf5(Path(clips)):
         return None
     from videomnist_gpu.viz.samples import read_hdf5_info
 
-    attrs = read_hdf5_info(clips, "test").attrs
+    attrs = read_hdf5_info(clips, split).attrs
     return decode_config(attrs["config_json"]) if "config_json" in attrs else None
 
 
@@ -273,13 +273,10 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
             raise UsageError(f"reference: {str(reference)!r} holds clips of {tuple(video.shape[1:])}, "
                              f"the clips to score are {(T, size, size)} (T, H, W)")
         return config, video, labels, f"{reference} ({split} split, {len(video)} clips)"
-    if isinstance(reference, VideoMNISTConfig):
-        config, name = reference, name or "config"
-    elif isinstance(reference, (str, os.PathLike)):
+    if isinstance(reference, (str, os.PathLike)):
         config, name = reference_config(reference), str(reference)
-    else:
-        raise UsageError(f"reference: expected a preset name, a YAML or HDF5 path, or a VideoMNISTConfig, "
-                         f"got {type(reference).__name__}")
+    else:  # a config or a dict of its fields
+        config, name = as_config(reference, "reference"), name or "config"
     if (config.sequence_length, config.image_size) != (T, size):
         config = config.replace(sequence_length=T, image_size=size)  # as training adapts the dataset
     clips = Synthesizer(config, device=device, root=root).render(torch.arange(num, device=device), split)
@@ -301,8 +298,8 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
         labels: the class of each clip, int 0..9 `(N,)`, or `(N, K)` for K digits per clip;
             default: the labels stored with the clips (HDF5, `.labels.npy` sidecar), else none
             (digit_accuracy is then not scored).
-        reference: a `VideoMNISTConfig`, a preset name (`videomnist`) or YAML path, rendered on the
-            fly at the clips' length and size; or an HDF5 export of the same shape. Default: the
+        reference: a `VideoMNISTConfig`, a dict of its fields, a preset name (`videomnist`) or
+            YAML path, rendered on the fly at the clips' length and size; or an HDF5 export of the same shape. Default: the
             config stored in `clips` when it is a videomnist HDF5 export, else `videomnist`.
         num_reference: reference clips (rendered, or read from the export).
         split: the reference's split (`test`: digits the classifier never saw); also the split read
@@ -328,7 +325,7 @@ def evaluate(clips: Tensor | np.ndarray | str | os.PathLike, labels: Any = None,
     if T < 2:
         raise UsageError(f"clips: need at least 2 frames per clip to measure motion, got {T}")
     labels = _check_labels(labels if labels is not None else stored, N)
-    own = _stored_config(clips) if reference is None else None
+    own = _stored_config(clips, split) if reference is None else None
     reference = own or reference or DEFAULT_REFERENCE
     config, ref_video, ref_labels, ref_name = _reference_clips(reference, T, H, num_reference, split, device, root,
                                                                name=None if own is None else f"the config of {clips}")

@@ -64,6 +64,32 @@ def read_preset(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def model_kwargs(model_cls: type, preset: dict[str, Any]) -> dict[str, Any]:
-    """The entries of `preset` that `model_cls.__init__` accepts."""
+    """The entries of `preset` that `model_cls.__init__` accepts, each of its default's type.
+
+    Raises:
+        UsageError: a value is not of the type of the parameter's default (an integer, a number,
+            true/false, a list of integers), naming its flag: `--n_codes: expected an integer, got 'ten'`.
+    """
     params = inspect.signature(model_cls.__init__).parameters
-    return {k: v for k, v in preset.items() if k in params and k not in ("self", "vqvae")}
+    kwargs = {k: v for k, v in preset.items() if k in params and k not in ("self", "vqvae")}
+    for key, value in kwargs.items():
+        _check_type(key, value, params[key].default)
+    return kwargs
+
+
+def _check_type(key: str, value: Any, default: Any) -> None:
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif is_int(default):
+        ok, kind = is_int(value), "an integer"
+    elif isinstance(default, float):
+        ok, kind = is_int(value) or isinstance(value, float), "a number"
+    elif isinstance(default, (tuple, list)):
+        ok, kind = isinstance(value, (tuple, list)) and all(map(is_int, value)), "a list of integers"
+    else:  # no default, or None: checked by the model itself
+        return
+    if not ok:
+        raise UsageError(f"--{key}: expected {kind}, got {value!r}")

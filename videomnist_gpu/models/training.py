@@ -244,6 +244,8 @@ def load_videogpt(path: str | Path, device: str | torch.device = "cpu") -> Video
     if not Path(path).is_file():
         raise UsageError(f"--ckpt: no such checkpoint {str(path)!r}")
     wrong = f"--ckpt: {str(path)!r} is not a VideoGPT checkpoint; give best.ckpt or last.ckpt from a train-videogpt run"
+    if file_kind(path) != ZIP:
+        raise UsageError(wrong.replace("is not a VideoGPT checkpoint", f"is {file_kind(path)}, not a VideoGPT checkpoint"))
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # not a torch file at all (zip, pickle or unpickling errors)

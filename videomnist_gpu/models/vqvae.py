@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.evaluation.evaluate import training_scores
+from videomnist_gpu.file_kind import ZIP, file_kind
 from videomnist_gpu.models.attention import AxialBlock
 from videomnist_gpu.models.codebook import EMACodebook
 from videomnist_gpu.models.validation_scores import digit_judge, psnr
@@ -379,11 +380,15 @@ def load_vqvae(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     """
     if not os.path.isfile(path):
         raise UsageError(f"vqvae_ckpt: no such file {os.fspath(path)!r}.")
+    kind = file_kind(path)
+    if kind != ZIP:
+        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is {kind}, not a checkpoint; give a VQ-VAE checkpoint "
+                         "from train-vqvae.")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception:  # not a torch file at all (pickle, zip or unpickling errors)
-        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a checkpoint; give a VQ-VAE checkpoint "
-                         "from train-vqvae.") from None
+    except Exception:  # a zip that is no torch file, or objects only unpickling code could make
+        raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a checkpoint of plain tensors and values; give a "
+                         "VQ-VAE checkpoint from train-vqvae.") from None
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if not isinstance(hparams, dict) or "state_dict" not in checkpoint:
         raise UsageError(f"vqvae_ckpt: {os.fspath(path)!r} is not a Lightning VQVAE checkpoint.")
