@@ -35,8 +35,10 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (d / "blob.bin").write_bytes(bytes(range(256)) * 4)
     (d / "list.yaml").write_text("- a\n- b\n")
     (d / "broken.yaml").write_text("a: [1, 2\n")
-    return {name.upper().replace(".", "_"): str(d / name) for name in
-            ("tiny.h5", "vq.ckpt", "gpt.ckpt", "gpt_uncond.ckpt", "notes.txt", "blob.bin", "list.yaml", "broken.yaml")}
+    (d / "int_output.yaml").write_text("output_file: 42\n")
+    return {"INPUTS_DIR": str(d), **{name.upper().replace(".", "_"): str(d / name) for name in
+            ("tiny.h5", "vq.ckpt", "gpt.ckpt", "gpt_uncond.ckpt", "notes.txt", "blob.bin", "list.yaml", "broken.yaml",
+             "int_output.yaml")}}
 
 
 BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words the line must hold
@@ -109,6 +111,40 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["import-moving-mnist", "NOTES_TXT", "--output_file", "o.h5"], 2, "notes.txt"),
     (["import-moving-mnist", "BLOB_BIN", "--output_file", "o.h5"], 2, "blob.bin"),
 ]
+# Every command that writes, given an output it cannot write: refused before any work (a run of
+# `bench` without --quick, or of `train-vqvae`, would take minutes). /proc refuses new files even
+# to root, whom a chmod'ed folder would not stop (`test_proc_refuses_new_files_even_to_root`).
+BAD_OUTPUTS = [
+    (["generate", "--output_file", "INPUTS_DIR"], 2, "output_file: "),
+    (["generate", "--config", "INT_OUTPUT_YAML"], 2, "output_file: expected a file path, got 42"),
+    (["visualize", "--hdf5_path", "TINY_H5", "--output_dir", "NOTES_TXT"], 2, "output_dir: "),
+    (["visualize", "--hdf5_path", "TINY_H5", "--output_dir", "/proc/vis"], 2, "output_dir: directory '/proc' is not writable"),
+    (["visualize", "--config", "test", "--output_dir", "/proc/vis"], 2, "output_dir: directory '/proc' is not writable"),
+    (["evaluate", "TINY_H5", "--output_file", "INPUTS_DIR"], 2, "output_file: "),
+    (["evaluate", "TINY_H5", "--output_file", "/proc/e.json"], 2, "output_file: directory '/proc' is not writable"),
+    (["bench", "--json", "INPUTS_DIR"], 2, "json: "),
+    (["bench", "--json", "/proc/b.json"], 2, "json: directory '/proc' is not writable"),
+    (["train-vqvae", "--output_dir", "NOTES_TXT"], 2, "--output_dir: "),
+    (["train-vqvae", "--output_dir", "/proc/run"], 2, "--output_dir: directory '/proc' is not writable"),
+    (["train-videogpt", "--vqvae", "VQ_CKPT", "--output_dir", "/proc/run"], 2, "--output_dir: directory '/proc' is not writable"),
+    (["sample", "--ckpt", "GPT_CKPT", "--output_dir", "NOTES_TXT"], 2, "--output_dir: "),
+    (["sample", "--ckpt", "GPT_CKPT", "--output_dir", "/proc/s"], 2, "--output_dir: directory '/proc' is not writable"),
+    (["import-moving-mnist", "NOTES_TXT", "--output_file", "INPUTS_DIR"], 2, "output_file: "),
+    (["import-moving-mnist", "NOTES_TXT", "--output_file", "/proc/m.h5"], 2, "output_file: directory '/proc' is not writable"),
+]
+BAD += BAD_OUTPUTS
+
+
+def test_proc_refuses_new_files_even_to_root():
+    """What makes the /proc rows above a real test: writing there fails for every user."""
+    with pytest.raises(OSError):
+        open("/proc/videomnist-probe", "x").close()
+
+
+def test_every_command_that_writes_has_output_rows():
+    writers = {"generate", "visualize", "evaluate", "bench", "train-vqvae", "train-videogpt", "sample",
+               "import-moving-mnist"}
+    assert {args[0] for args, _, _ in BAD_OUTPUTS} == writers
 
 
 def _fill(args: list[str], inputs: dict[str, str]) -> list[str]:

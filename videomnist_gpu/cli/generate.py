@@ -14,7 +14,7 @@ from pathlib import Path
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError, check_int
-from videomnist_gpu.atomic_file import removed_on_failure
+from videomnist_gpu.atomic_file import check_output_file, removed_on_failure
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     config, export = resolve_settings(args)
     if export["output_file"] is None:
         raise UsageError("output_file: required; pass --output_file PATH (or output_file: in --config)")
+    check_output_file(export["output_file"], "output_file", overwrite=args.overwrite)  # a path, before any work
     plan = plan_export(
         config,
         1000 if export["videos_per_digit"] is None else export["videos_per_digit"],
