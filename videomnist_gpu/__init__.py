@@ -1,6 +1,6 @@
 """videomnist_gpu: VideoMNIST clips synthesized on any torch device, streamed or exported."""
 
-__version__ = "0.1.0"
+from videomnist_gpu.version import __version__
 
 from videomnist_gpu.synth.config import VideoMNISTConfig  # noqa: E402
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank  # noqa: E402

@@ -16,7 +16,7 @@ import logging
 import sys
 import traceback
 
-from videomnist_gpu import __version__
+from videomnist_gpu.version import __version__
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.interrupt import check_interrupt, interruptible
 

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from videomnist_gpu import __version__
+from videomnist_gpu.version import __version__
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
 
