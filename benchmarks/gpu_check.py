@@ -188,7 +188,7 @@ def _commands(args: argparse.Namespace, work: Path, digits: str) -> dict[str, li
     me = [sys.executable, str(Path(__file__).resolve())]
     child = ["--device", args.device, "--digits", digits, "--work", str(work), *(["--quick"] if args.quick else [])]
     if args.quick:
-        tests = ["tests/test_kernels.py"]  # on a CPU its CUDA cases are skipped: the mechanism runs
+        tests = ["tests/test_kernel_contracts.py"]  # on a CPU its CUDA cases are skipped: the mechanism runs
         stream = ["--quick", "--batch_sizes", "8", "--repeats", "1"]
     else:
         tests = ["tests"]

@@ -1,4 +1,4 @@
-"""One helper that checks every kernel's contract (DESIGN.md section 5, rule 6)."""
+"""One helper that checks what every kernel owes its callers (dtype, device, no in-place writes, batching)."""
 
 from __future__ import annotations
 

@@ -43,11 +43,13 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (d / "speed.yaml").write_text("speed_range: fast\n")
     (d / "ncodes.yaml").write_text("n_codes: many\n")
     (d / "lr.yaml").write_text("lr: fast\n")
+    (d / "int_output.yaml").write_text("output_file: 42\n")
     np.save(d / "clips.npy", np.zeros((2, 4, 32, 32), dtype=np.uint8))  # what evaluate reads, nothing else
     np.save(d / "float.npy", np.zeros((2, 4, 32, 32), dtype=np.float32))
     names = ("tiny.h5", "vq.ckpt", "gpt.ckpt", "gpt_uncond.ckpt", "notes.txt", "blob.bin", "list.yaml", "broken.yaml",
-             "types.yaml", "motion.yaml", "speed.yaml", "ncodes.yaml", "lr.yaml", "clips.npy", "float.npy")
-    return {name.upper().replace(".", "_"): str(d / name) for name in names}
+             "types.yaml", "motion.yaml", "speed.yaml", "ncodes.yaml", "lr.yaml", "int_output.yaml", "clips.npy",
+             "float.npy")
+    return {"INPUTS_DIR": str(d), **{name.upper().replace(".", "_"): str(d / name) for name in names}}
 
 
 BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words the line must hold
@@ -183,6 +185,40 @@ NO_CUDA_ROWS = [  # a machine without CUDA: one line naming the devices it has
     (["bench", "--device", "cuda"], 2, "CUDA is not available"),
     (["evaluate", "TINY_H5", "--device", "cuda"], 2, "CUDA is not available"),
 ]
+# Every command that writes, given an output it cannot write: refused before any work (a run of
+# `bench` without --quick, or of `train-vqvae`, would take minutes). /proc refuses new files even
+# to root, whom a chmod'ed folder would not stop (`test_proc_refuses_new_files_even_to_root`).
+BAD_OUTPUTS = [
+    (["generate", "--output_file", "INPUTS_DIR"], 2, "output_file: "),
+    (["generate", "--config", "INT_OUTPUT_YAML"], 2, "output_file: expected a file path, got 42"),
+    (["visualize", "--hdf5_path", "TINY_H5", "--output_dir", "NOTES_TXT"], 2, "output_dir: "),
+    (["visualize", "--hdf5_path", "TINY_H5", "--output_dir", "/proc/vis"], 2, "output_dir: directory '/proc' is not writable"),
+    (["visualize", "--config", "test", "--output_dir", "/proc/vis"], 2, "output_dir: directory '/proc' is not writable"),
+    (["evaluate", "TINY_H5", "--output_file", "INPUTS_DIR"], 2, "output_file: "),
+    (["evaluate", "TINY_H5", "--output_file", "/proc/e.json"], 2, "output_file: directory '/proc' is not writable"),
+    (["bench", "--json", "INPUTS_DIR"], 2, "json: "),
+    (["bench", "--json", "/proc/b.json"], 2, "json: directory '/proc' is not writable"),
+    (["train-vqvae", "--output_dir", "NOTES_TXT"], 2, "--output_dir: "),
+    (["train-vqvae", "--output_dir", "/proc/run"], 2, "--output_dir: directory '/proc' is not writable"),
+    (["train-videogpt", "--vqvae", "VQ_CKPT", "--output_dir", "/proc/run"], 2, "--output_dir: directory '/proc' is not writable"),
+    (["sample", "--ckpt", "GPT_CKPT", "--output_dir", "NOTES_TXT"], 2, "--output_dir: "),
+    (["sample", "--ckpt", "GPT_CKPT", "--output_dir", "/proc/s"], 2, "--output_dir: directory '/proc' is not writable"),
+    (["import-moving-mnist", "NOTES_TXT", "--output_file", "INPUTS_DIR"], 2, "output_file: "),
+    (["import-moving-mnist", "NOTES_TXT", "--output_file", "/proc/m.h5"], 2, "output_file: directory '/proc' is not writable"),
+]
+BAD += BAD_OUTPUTS
+
+
+def test_proc_refuses_new_files_even_to_root():
+    """What makes the /proc rows above a real test: writing there fails for every user."""
+    with pytest.raises(OSError):
+        open("/proc/videomnist-probe", "x").close()
+
+
+def test_every_command_that_writes_has_output_rows():
+    writers = {"generate", "visualize", "evaluate", "bench", "train-vqvae", "train-videogpt", "sample",
+               "import-moving-mnist"}
+    assert {args[0] for args, _, _ in BAD_OUTPUTS} == writers
 
 
 def _fill(args: list[str], inputs: dict[str, str]) -> list[str]:

@@ -317,6 +317,19 @@ def test_bad_invocation_exits_with_one_line(case, tmp_path, capsys):
     assert not (tmp_path / "samples").exists()
 
 
+def test_an_export_plan_writes_what_the_loose_arguments_write(tmp_path):
+    from videomnist_gpu.hdf5.export import plan_export
+
+    loose = export_dataset(tmp_path / "loose.h5", TINY_CONFIG, 1, 1, channels=3, batch_size=3, device="cpu")
+    planned = export_dataset(tmp_path / "plan.h5", plan_export(TINY_CONFIG, 1, 1, channels=3, batch_size=3),
+                             device="cpu")
+    with h5py.File(loose) as a, h5py.File(planned) as b:
+        assert sorted(a) == sorted(b) and all(np.array_equal(a[k][()], b[k][()]) for k in a)
+    with pytest.raises(UsageError, match="^channels: given with an ExportPlan"):
+        export_dataset(tmp_path / "x.h5", plan_export(TINY_CONFIG, 1), channels=3)
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_a_config_that_is_not_a_config_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="^config: expected a VideoMNISTConfig, got dict$"):
         export_dataset(tmp_path / "out.h5", {"image_size": 64})

@@ -1,4 +1,4 @@
-"""The quality and determinism contracts of DESIGN.md section 3, on real (mnist-5k) digits."""
+"""What a clip promises (digits inside the margin, visible, moving; the same clip on every device and batch), on real (mnist-5k) digits."""
 
 import pytest
 import torch

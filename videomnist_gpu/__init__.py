@@ -6,7 +6,7 @@ command handles Ctrl-C from its first line, before torch is imported.
 
 import importlib
 
-__version__ = "0.1.0"
+from videomnist_gpu.version import __version__
 
 # public name -> the module that defines it
 _EXPORTS = {

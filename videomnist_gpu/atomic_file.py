@@ -75,13 +75,19 @@ def _existing_ancestor(path: Path, flag: str) -> Path:
     return Path(path.anchor or ".")
 
 
-def _check_writable(directory: Path, flag: str) -> None:
-    """Create and remove a probe file: `os.access` says yes to root even on a read-only folder."""
+def _check_writable(directory: Path, flag: str, to_create: Path) -> None:
+    """Create and remove a probe file in `directory`, the nearest existing folder of `to_create`.
+
+    A probe, because `os.access` says yes to root even on a read-only folder.
+    """
     try:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".videomnist-probe-"):
             pass
     except OSError:
-        raise UsageError(f"{flag}: directory {str(directory)!r} is not writable") from None
+        why = f"directory {str(directory)!r} is not writable"
+        if to_create != directory:
+            why = f"cannot create directory {str(to_create)!r}: {why}"
+        raise UsageError(f"{flag}: {why}") from None
 
 
 def _make_parent(path: Path, flag: str) -> None:
@@ -134,7 +140,7 @@ def check_output_file(path: object, flag: str = "output_file", *, overwrite: boo
     if create_parent:
         _make_parent(p, flag)
         ancestor = p.parent
-    _check_writable(ancestor, flag)
+    _check_writable(ancestor, flag, p.parent)
     if need_bytes is not None:
         check_free_space(ancestor, need_bytes)
     return p
@@ -149,7 +155,7 @@ def check_output_dir(path: object, flag: str = "output_dir") -> Path:
     p = _as_path(path, flag, "folder")
     if p.exists() and not p.is_dir():
         raise UsageError(f"{flag}: {str(p)!r} is a file, not a directory")
-    _check_writable(p if p.is_dir() else _existing_ancestor(p, flag), flag)
+    _check_writable(p if p.is_dir() else _existing_ancestor(p, flag), flag, p)
     return p
 
 

@@ -5,5 +5,5 @@
 - `standard_baselines`: the two standard Moving MNIST generators, re-implemented per clip.
 - `kernel_count`: device kernels and memory traffic of a synthesis call, counted without a GPU.
 
-May import: `videomnist_gpu.synth`, `videomnist_gpu.errors` (and the package's `__version__`).
+May import: `videomnist_gpu.synth`, `videomnist_gpu.errors`, `videomnist_gpu.version`.
 """

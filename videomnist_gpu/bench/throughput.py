@@ -40,7 +40,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from videomnist_gpu import __version__
+from videomnist_gpu.version import __version__
 from videomnist_gpu.bench.baselines import (
     classic_moving_mnist_clips,
     full_canvas_grid_sample_clips,

@@ -21,7 +21,7 @@ import sys
 import threading
 import traceback
 
-from videomnist_gpu import __version__
+from videomnist_gpu.version import __version__
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.interrupt import check_interrupt, exit_on_signal, hold_for_test, interruptible
 

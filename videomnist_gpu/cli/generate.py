@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError, check_int
-from videomnist_gpu.atomic_file import removed_on_failure
+from videomnist_gpu.atomic_file import check_output_file, removed_on_failure
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, preset_values
 from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
@@ -95,42 +94,34 @@ def resolve_settings(args: argparse.Namespace) -> tuple[VideoMNISTConfig, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videomnist_gpu.hdf5.export import (check_free_space, check_output_path, default_batch_size, estimate_bytes,
-                                            export_dataset, plan_export)
+    from videomnist_gpu.hdf5.export import default_batch_size, export_dataset, plan_export
 
     config, export = resolve_settings(args)
     if export["output_file"] is None:
         raise UsageError("output_file: required; pass --output_file PATH (or output_file: in --config)")
+    output = check_output_file(export["output_file"], "output_file", overwrite=args.overwrite)  # before any work
+    device = parse_device(args.device)
     plan = plan_export(
         config,
         1000 if export["videos_per_digit"] is None else export["videos_per_digit"],
         export["test_videos_per_digit"],
         channels=1 if export["channels"] is None else export["channels"],
         compression="gzip" if export["compression"] is None else export["compression"],
-        batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
+        batch_size=default_batch_size(device, config) if export["batch_size"] is None else export["batch_size"],
     )
     formats = list(args.formats) if args.formats is not None else list(SAMPLE_FORMATS)
     bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]
     if bad:
         raise UsageError(f"formats: unknown format {bad[0]!r}. Valid: {', '.join(SAMPLE_FORMATS)}")
     num_samples = check_int("num_samples", 20 if args.num_samples is None else args.num_samples, 0)
-    device = parse_device(args.device)
-    batch_size = default_batch_size(device, config) if export["batch_size"] is None else plan.batch_size
-
-    output = Path(export["output_file"]).expanduser()
     samples_dir = output.parent / "samples"
     if args.create_samples and samples_dir.exists() and any(samples_dir.iterdir()) and not args.overwrite:
         raise UsageError(f"samples: {str(samples_dir)!r} is not empty; pass --overwrite to replace its files")
     with removed_on_failure(output.parent, samples_dir):
-        output = check_output_path(output, overwrite=args.overwrite)
-        check_free_space(output.parent, estimate_bytes(plan))
         verbose = args.log_progress or args.verbose or args.debug
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
-        path = export_dataset(
-            output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
-            compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
-            keep_partial=args.keep_partial, log=log,
-        )
+        path = export_dataset(output, plan, device=device, overwrite=args.overwrite, keep_partial=args.keep_partial,
+                              log=log)
         counts = plan.counts
         print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
               f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")

@@ -64,7 +64,7 @@ from torch import Tensor
 from videomnist_gpu.atomic_file import atomic_file
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.evaluation.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
-from videomnist_gpu.hdf5.layout import decode_config
+from videomnist_gpu.hdf5.layout import stored_config
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.digits import load_digit_bank
@@ -162,8 +162,7 @@ def _stored_config(clips: Any, split: str) -> VideoMNISTConfig | None:
         return None
     from videomnist_gpu.viz.samples import read_hdf5_info
 
-    attrs = read_hdf5_info(clips, split).attrs
-    return decode_config(attrs["config_json"]) if "config_json" in attrs else None
+    return stored_config(read_hdf5_info(clips, split).attrs)
 
 
 # --------------------------------------------------------------------------- measures
@@ -264,9 +263,9 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
         from videomnist_gpu.viz.samples import load_hdf5_samples, read_hdf5_info
 
         info = read_hdf5_info(reference, split)
-        if "config_json" not in info.attrs:
+        config = stored_config(info.attrs)
+        if config is None:
             raise UsageError(f"reference: {str(reference)!r} has no config_json attribute (not a videomnist export)")
-        config = decode_config(info.attrs["config_json"])
         pool = load_hdf5_samples(reference, split, num=num, seed=0)
         video, labels = torch.from_numpy(pool.video).to(device), torch.from_numpy(pool.label).to(device)
         if video.shape[1:] != (T, size, size):

@@ -183,7 +183,7 @@ def _progress_bar(total: int, enabled: bool | None):
 
 def export_dataset(
     path: str | os.PathLike,
-    config: VideoMNISTConfig,
+    config: VideoMNISTConfig | ExportPlan,
     videos_per_digit: int = 1000,
     test_videos_per_digit: int | None = None,
     *,
@@ -209,7 +209,9 @@ def export_dataset(
 
     Args:
         path: the file to write (``~`` expanded); its directory is created if missing.
-        config: the dataset description (seed included).
+        config: the dataset description (seed included), or a whole `ExportPlan` (from
+            `plan_export`), which then also gives the counts, `channels`, `compression` and
+            `batch_size`: those arguments must be left out.
         videos_per_digit: train clips per class, an integer >= 1 (default 1000; train has
             `10 * videos_per_digit` clips).
         test_videos_per_digit: test clips per class, an integer >= 1; default
@@ -246,14 +248,22 @@ def export_dataset(
         Interrupted: (a `VideoMNISTError`, exit code 128 + signal) SIGINT or SIGTERM arrived;
             nothing is written to `path`.
     """
-    _check_config(config)  # before the default batch size reads it
-    if batch_size is None:
-        batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)
-    plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
+    if isinstance(config, ExportPlan):
+        given = {"videos_per_digit": (videos_per_digit, 1000), "test_videos_per_digit": (test_videos_per_digit, None),
+                 "channels": (channels, 1), "compression": (compression, "gzip"), "batch_size": (batch_size, None)}
+        extra = [name for name, (value, default) in given.items() if value != default]
+        if extra:
+            raise UsageError(f"{extra[0]}: given with an ExportPlan, which holds it; set it in plan_export")
+        plan = config
+    else:
+        _check_config(config)  # before the default batch size reads it
+        if batch_size is None:
+            batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)
+        plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
+    config = plan.config
     path = check_output_path(path, overwrite=overwrite)
     partial = partial_path(path)
-    need = estimate_bytes(plan)
-    check_free_space(path.parent, need)
+    check_free_space(path.parent, estimate_bytes(plan))
     synth = synthesizer if synthesizer is not None else Synthesizer(config, device=device)
     if synth.config != config:
         raise UsageError("synthesizer: its config differs from the export's config")

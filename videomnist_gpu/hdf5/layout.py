@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from videomnist_gpu import __version__
+from videomnist_gpu.version import __version__
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
 
@@ -43,6 +43,8 @@ __all__ = [
     "FRAME_DATASETS",
     "REQUIRED_ATTRS",
     "IMPORTED_ATTR",
+    "CONFIG_ATTR",
+    "stored_config",
     "DatasetSpec",
     "dataset_name",
     "dataset_specs",
@@ -57,9 +59,10 @@ __all__ = [
 FORMAT_VERSION = 1
 SPLIT_NAMES = ("train", "test")
 FRAME_DATASETS = ("data", "idx", "labels")  # what every file holds per split, an imported one too
+CONFIG_ATTR = "config_json"  # the full VideoMNISTConfig as JSON (`stored_config` reads it)
 REQUIRED_ATTRS = (
     "sequence_length", "resolution", "fps", "n_classes", "train_videos", "test_videos", "motion_types",
-    "seed", "config_json", "digit_source", "digit_fingerprint_train", "digit_fingerprint_test",
+    "seed", CONFIG_ATTR, "digit_source", "digit_fingerprint_train", "digit_fingerprint_test",
     "package_version", "format_version", "channels", "num_digits",
 )
 IMPORTED_ATTR = "imported_from"
@@ -131,7 +134,7 @@ def file_attrs(config: VideoMNISTConfig, *, channels: int, counts: dict[str, int
         "test_videos": counts["test"],
         "motion_types": np.array(list(config.motion_types), dtype=object),
         "seed": config.seed,
-        "config_json": config.to_json(),
+        CONFIG_ATTR: config.to_json(),
         "digit_source": digit_source,
         "digit_fingerprint_train": fingerprints["train"],
         "digit_fingerprint_test": fingerprints["test"],
@@ -188,3 +191,12 @@ def decode_motion_types(value: Any) -> tuple[str, ...]:
 def decode_config(value: Any) -> VideoMNISTConfig:
     """The `config_json` attribute (str or bytes) as a config; `ValueError` when it is not one."""
     return VideoMNISTConfig.from_json(value.decode() if isinstance(value, bytes) else str(value))
+
+
+def stored_config(attrs: Any) -> VideoMNISTConfig | None:
+    """The config a file's attributes (`h5py` attrs or a dict) store; None when they store none.
+
+    Raises:
+        ValueError: the `config_json` attribute is there but is not a valid config.
+    """
+    return decode_config(attrs[CONFIG_ATTR]) if CONFIG_ATTR in attrs else None

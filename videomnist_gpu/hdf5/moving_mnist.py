@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.atomic_file import check_output_file
 from videomnist_gpu.file_kind import NPY, file_kind
 from videomnist_gpu.hdf5.export import check_free_space, check_output_path, hdf5_written_atomically
 from videomnist_gpu.hdf5.layout import IMPORTED_ATTR, dataset_name, dataset_specs, file_attrs, write_attrs
@@ -84,6 +85,7 @@ def import_moving_mnist(path: str | os.PathLike, output_file: str | os.PathLike,
         VideoMNISTError: a write failed (nothing left at `output_file`); `Interrupted` on
             SIGINT/SIGTERM.
     """
+    check_output_file(output_file, "output_file", overwrite=overwrite)  # before reading the input
     frames = read_moving_mnist_npy(path)  # (T, N, H, W)
     T, N, H, _ = frames.shape
     config = moving_mnist_config(int(T), int(H))

@@ -26,7 +26,7 @@ import torch
 
 from videomnist_gpu.errors import UsageError, VideoMNISTError, check_int
 from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
-                                        dataset_specs, decode_config, decode_motion_types, scalar_attr)
+                                        CONFIG_ATTR, dataset_specs, decode_motion_types, scalar_attr, stored_config)
 from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
@@ -102,10 +102,10 @@ def _check_attrs(f, report: VerifyReport) -> VideoMNISTConfig | None:
     missing = [a for a in REQUIRED_ATTRS if a not in attrs]
     if missing:
         report.problems.append(f"attributes missing: {', '.join(missing)}")
-        if "config_json" in missing:
+        if CONFIG_ATTR in missing:
             return None
     try:
-        config = decode_config(attrs["config_json"])
+        config = stored_config(attrs)
     except ValueError as err:
         report.problems.append(f"attribute config_json is not a valid config: {err}")
         return None

@@ -27,7 +27,6 @@ Convention:
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ import torch
 
 from videomnist_gpu.atomic_file import atomic_folder, check_output_dir
 from videomnist_gpu.errors import UsageError, VideoMNISTError, check_int, check_number
-from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
+from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types, stored_config
 from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.synth.config import VideoMNISTConfig
@@ -166,17 +165,14 @@ def _info_from_file(f: Any, path: Path, split: str) -> HDF5Info:
             raise UsageError(f"{bad}: {split}_motion must be int [N] with N={n}, got {m.dtype} {list(m.shape)}.")
         if not motion_names:
             raise UsageError(f"{bad}: {split}_motion is present but the motion_types attribute is missing.")
-    margin, config = 5, None
-    if isinstance(attrs.get("config_json"), str):
-        try:
-            config = json.loads(attrs["config_json"])
-        except json.JSONDecodeError:
-            config = None
-    if isinstance(config, dict) and isinstance(config.get("margin"), int):
-        margin = config["margin"]
+    try:
+        config = stored_config(attrs)
+    except ValueError:  # not a videomnist config: the defaults below
+        config = None
+    margin = 5 if config is None else config.margin
     fps = attrs.get("fps")
-    if fps is None and isinstance(config, dict):
-        fps = config.get("fps")
+    if fps is None and config is not None:
+        fps = config.fps
     n_classes = attrs.get("n_classes")
     return HDF5Info(
         path=path,

@@ -7,7 +7,7 @@ memory; `dataset_stats` is the one-call form for arrays or an iterable of batche
 Convention:
     A frame *violates the margin* when any non-zero pixel lies in the outer band of `margin`
     pixels: row or column index `< margin` or `>= size - margin`. With the default `margin=5` the
-    outer 5 rows and columns on every side must be black (the contract in DESIGN.md).
+    outer 5 rows and columns on every side must be black (`VideoMNISTConfig.margin`: no ink there).
 """
 
 from __future__ import annotations
