@@ -19,6 +19,8 @@ def add_parser(subparsers) -> None:
                     "table; read the ratios (the machine's load moves absolute numbers).",
     )
     add_flag(p, "device", help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
+    add_flag(p, "backend", choices=("auto", "torch", "triton"), default="auto",
+             help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto)")
     add_flag(p, "threads", type=int, metavar="N", help="torch threads (default: torch's; use 1 on a loaded CPU)")
     add_flag(p, "quick", action="store_true",
              help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         check_interrupt()
 
     results = run_benchmark(device=device, quick=args.quick, repeats=args.repeats, threads=args.threads,
-                            max_memory_gb=args.max_memory_gb, log=log)
+                            max_memory_gb=args.max_memory_gb, log=log, backend=args.backend)
     print(markdown_report(results), end="")
     if args.json is not None:
         path = Path(args.json)

@@ -17,7 +17,7 @@ from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
-from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
+from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, Synthesizer, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
 SAMPLE_FORMATS = ("gif", "mp4")
@@ -56,6 +56,8 @@ def add_parser(subparsers) -> None:
              help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, fewer for longer or larger clips; "
              "512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
+    add_flag(s, "backend", choices=("auto", "torch", "triton"), default="auto",
+             help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto); recorded in the file")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     add_flag(s, "log_progress", action="store_true", default=False,
           help="print one line per written batch to stderr (for logs; the tqdm bar shows only on a terminal)")
@@ -122,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"num_samples: must be an integer >= 0, got {num_samples}")
     device = parse_device(args.device)
     batch_size = default_batch_size(device, config) if export["batch_size"] is None else plan.batch_size
+    synthesizer = Synthesizer(config, device=device, backend=args.backend)
 
     output = Path(export["output_file"]).expanduser()
     samples_dir = output.parent / "samples"
@@ -134,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
         path = export_dataset(
             output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
-            compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
-            keep_partial=args.keep_partial, log=log,
+            compression=plan.compression, batch_size=batch_size, overwrite=args.overwrite,
+            keep_partial=args.keep_partial, log=log, synthesizer=synthesizer,
         )
         counts = plan.counts
         print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "

@@ -77,7 +77,7 @@ def normalize_video(video: torch.Tensor, out: torch.Tensor | None = None) -> tor
 
 
 def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
-                     out: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                     out: torch.Tensor | None = None, normalized: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """The model batch of `clips` (VideoGPT's contract plus ground truth), on the clips' device.
 
     Args:
@@ -87,6 +87,8 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
         output: ``float32`` (VideoGPT's model input) or ``uint8`` (the raw pixels, to be
             normalized with `normalize_video` on the training device).
         out: float32 (B, 1, T, H, W) memory to write the float video into (default: new).
+        normalized: float32 (B, 1, T, H, W), the float video already made (by the fused
+            renderer, `Synthesizer.render(..., float_video=...)`); used as is.
 
     Shape:
         video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5`` (uint8 (B, C, T, H, W)
@@ -99,7 +101,7 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
     """
     video = clips.video[:, None]  # (B, 1, T, H, W) uint8
     if output == "float32":
-        video = normalize_video(video, out)  # (B, 1, T, H, W) float32
+        video = normalized if normalized is not None else normalize_video(video, out)  # (B, 1, T, H, W) float32
     if channels != 1:
         video = video.expand(-1, channels, -1, -1, -1)  # (B, C, T, H, W), stride 0 over C
     return {
@@ -137,6 +139,8 @@ class VideoMNISTStream(IterableDataset):
         output: ``float32``: the VideoGPT model batch; ``uint8``: the raw pixels (4x fewer bytes
             to move), to be normalized on the training device with `normalize_video`
             (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).
+        backend: the synthesizer's backend, ``auto``, ``torch`` or ``triton`` (see `Synthesizer`);
+            with ``triton`` the float32 video comes out of the same kernel launch as the pixels.
 
     On a CPU the float video of every batch is written into memory reused from earlier batches
     that nobody holds any more (`cpu_buffers.OutputPool`), never into a batch still in use.
@@ -155,7 +159,8 @@ class VideoMNISTStream(IterableDataset):
             or ``rank >= world_size``. Its subclass `UsageError` when `batch_size`, `channels`,
             `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
             `split` is unknown, or `split_frames` is not two integers >= 1 adding up to
-            ``config.sequence_length``, or `device` is not a device name torch knows.
+            ``config.sequence_length``, or `device` is not a device name torch knows, or
+            `backend` is unknown or cannot run here.
         RuntimeError: at iteration, the stream runs in a DataLoader worker with a non-CPU device.
         UsageError: at the first batch of a split, its digits cannot be loaded (see
             `load_digit_bank`).
@@ -165,7 +170,7 @@ class VideoMNISTStream(IterableDataset):
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
                  world_size: int | None = None, split_frames: tuple[int, int] | None = None,
-                 output: str = "float32") -> None:
+                 output: str = "float32", backend: str = "auto") -> None:
         super().__init__()
         if not isinstance(config, VideoMNISTConfig):
             raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
@@ -192,7 +197,7 @@ class VideoMNISTStream(IterableDataset):
         self.output = output
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
-        self.synthesizer = Synthesizer(config, self.device)
+        self.synthesizer = Synthesizer(config, self.device, backend=backend)
         self._buffers = OutputPool()  # float videos of CPU batches
         self._next_batch = 0          # global batch number where the next pass starts
         self._resumed = False         # True: the next pass starts at _next_batch even if finite
@@ -246,17 +251,21 @@ class VideoMNISTStream(IterableDataset):
                              worker_id, num_workers, start_batch=start)
         for batch_number, lo, hi in ranges:
             indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
-            clips = self.synthesizer.render(indices, self.split)
+            fused = None
+            if self.output == "float32" and self.synthesizer.backend == "triton":  # written by the render's launch
+                T, H = self.config.sequence_length, self.config.image_size
+                fused = torch.empty(hi - lo, 1, T, H, H, dtype=torch.float32, device=self.device)  # (B, 1, T, H, W)
+            clips = self.synthesizer.render(indices, self.split, float_video=fused)
             out = None
-            if self.output == "float32" and self.device.type == "cpu":
+            if self.output == "float32" and self.device.type == "cpu" and fused is None:
                 out = self._buffers.empty((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
-            batch = batch_from_clips(clips, self.channels, self.output, out)
+            batch = batch_from_clips(clips, self.channels, self.output, out, normalized=fused)
             if self.split_frames is not None:
                 batch = split_prediction(batch, self.split_frames)
             if counting:
                 self._next_batch = batch_number + 1
             yield batch
-            del batch, out  # keep nothing of a yielded batch: its memory is reused once the consumer drops it
+            del batch, out, fused  # keep nothing of a yielded batch: its memory is reused once the consumer drops it
         if counting and self.num_clips is not None:
             self._next_batch = self.batches_per_pass  # a full pass: the next one starts at 0
 
