@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
                     "table; read the ratios (the machine's load moves absolute numbers).",
     )
     add_flag(p, "device", help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
-    add_flag(p, "backend", choices=("auto", "torch", "triton"), default="auto",
+    add_flag(p, "backend", choices=("auto", "torch", "triton"), default="auto", metavar="auto|torch|triton",
              help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto)")
     add_flag(p, "threads", type=int, metavar="N", help="torch threads (default: torch's; use 1 on a loaded CPU)")
     add_flag(p, "quick", action="store_true",

@@ -56,7 +56,7 @@ def add_parser(subparsers) -> None:
              help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, fewer for longer or larger clips; "
              "512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
-    add_flag(s, "backend", choices=("auto", "torch", "triton"), default="auto",
+    add_flag(s, "backend", choices=("auto", "torch", "triton"), default="auto", metavar="auto|torch|triton",
              help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto); recorded in the file")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     add_flag(s, "log_progress", action="store_true", default=False,
