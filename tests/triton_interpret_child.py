@@ -38,13 +38,13 @@ register_motion("still", still)
 # splits, a registered motion, and one mixed case rendered whole and in slices (batch invariance).
 CASES = {
     "bounce_k1_32px_t16": (dict(motion_types=["bounce"], image_size=32, sequence_length=16), [0], "train"),
-    "circular_k2_64px_t2_rot_scale_sum_test": (
-        dict(motion_types=["circular"], num_digits=2, image_size=64, sequence_length=2, rotation_range=20.0,
+    "circular_k3_64px_t2_rot_scale_sum_test": (
+        dict(motion_types=["circular"], num_digits=3, image_size=64, sequence_length=2, rotation_range=20.0,
              scale_range=[0.8, 1.1], composite="sum"), [3, 4], "test"),
-    "linear_k3_32px_t4_integer": (
-        dict(motion_types=["linear"], num_digits=3, image_size=32, sequence_length=4, placement="integer"), [5], "train"),
-    "spiral_k4_128px_t2_sum": (
-        dict(motion_types=["spiral"], num_digits=4, image_size=128, sequence_length=2, composite="sum"), [7], "train"),
+    "linear_k4_32px_t4_integer": (
+        dict(motion_types=["linear"], num_digits=4, image_size=32, sequence_length=4, placement="integer"), [5], "train"),
+    "spiral_k2_128px_t2_sum": (
+        dict(motion_types=["spiral"], num_digits=2, image_size=128, sequence_length=2, composite="sum"), [7], "train"),
     "srivastava_k1_32px_t32_integer": (
         dict(motion_types=["srivastava_bounce"], image_size=32, sequence_length=32, placement="integer",
              speed_range=[3.6, 3.6]), [2], "train"),

@@ -16,7 +16,8 @@ over frames 0..t inside the program.
 
 Float order: every parameter follows `params.py` and `motions.py` operation by operation, in
 float32, with the host constants rounded as torch rounds Python scalars (the caller passes them
-as float32 arguments), divisions correctly rounded (``div_rn``) and, on a GPU, no contraction
+as float32 arguments), divisions correctly rounded (``div_rn``; ``x / 2`` written ``x * 0.5``,
+the same value) and, on a GPU, no contraction
 into fused multiply-adds (the launch sets ``enable_fp_fusion=False``). Integer quantities
 (labels, digits, motion, the whole-pixel SVG motions) are therefore bitwise those of the torch
 path; sines and cosines may differ from torch's by an ulp, so positions of the other motions
@@ -135,7 +136,7 @@ def _spiral(u0, u1, u2, u3, u4, u5, u6, u7, t, lo, room, big_lo, big_diff, small
     radius = r0 + (r1 - r0) * fraction
     sign = tl.where(u5 < 0.5, -1.0, 1.0)
     speed = smin + sdiff * u6
-    omega = tl.math.div_rn(sign * speed, tl.maximum((r0 + r1) / 2, 2.0))
+    omega = tl.math.div_rn(sign * speed, tl.maximum((r0 + r1) * 0.5, 2.0))  # x * 0.5 == x / 2 exactly
     angle = TWO_PI * u7 + omega * t
     return centre_x + radius * tl.cos(angle), centre_y + radius * tl.sin(angle)
 
@@ -215,7 +216,7 @@ def _wave(phase_u, speed_u, t, TWO_PI: tl.constexpr):
     return tl.sin(TWO_PI * phase_u + omega * t)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["key", "n_motions", "motion_ids"])  # an int arg of 1 would become a constant
 def fused_render_kernel(
     # inputs
     index_ptr, images_ptr, class_start_ptr, class_count_ptr,
@@ -321,8 +322,8 @@ def fused_render_kernel(
         else:
             scale = tl.zeros([KP], dtype=tl.float32) + scale_lo
         row = (b * T + t) * K + k  # (KP,)
-        tl.store(position_ptr + row * 2, cx - (S * scale) / 2, mask=valid)
-        tl.store(position_ptr + row * 2 + 1, cy - (S * scale) / 2, mask=valid)
+        tl.store(position_ptr + row * 2, cx - (S * scale) * 0.5, mask=valid)
+        tl.store(position_ptr + row * 2 + 1, cy - (S * scale) * 0.5, mask=valid)
         tl.store(angle_ptr + row, angle, mask=valid)
         tl.store(scale_ptr + row, scale, mask=valid)
 
