@@ -143,3 +143,16 @@ def test_kernel_count_of_both_backends():
         motions._REGISTRY.pop("fused_count_still")
         motions._FRAME_UNIFORMS.pop("fused_count_still")
     assert custom.per_op["fused_render_kernel"] == 1 and custom.kernels > 20
+
+
+@needs_triton
+@pytest.mark.parametrize("command", [["generate", "--output_file", "x.h5", "--videos_per_digit", "1"], ["bench", "--quick"]])
+def test_cli_backend_triton_on_a_cpu_is_a_usage_error(command, tmp_path, monkeypatch, capsys):
+    from videomnist_gpu.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    assert main([*command, "--device", "cpu", "--backend", "triton"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: backend: 'triton' cannot run here"), err
+    assert list(tmp_path.iterdir()) == []
