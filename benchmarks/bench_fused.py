@@ -63,11 +63,6 @@ EXACTNESS_CONFIGS = {
 }
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def copy_bandwidth(device: torch.device, nbytes: int, repeats: int = 5) -> dict:
     """Bytes written per second by a device-to-device copy of `nbytes` (median of `repeats`)."""
     src = torch.ones(nbytes, dtype=torch.uint8, device=device)

@@ -156,3 +156,64 @@ def test_cli_backend_triton_on_a_cpu_is_a_usage_error(command, tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: backend: 'triton' cannot run here"), err
     assert list(tmp_path.iterdir()) == []
+
+
+def _compile_for_sm90(config: VideoMNISTConfig, float_channels: int | None, monkeypatch) -> object:
+    """Compile the fused kernel as `render_fused` would launch it for `config`, to a cubin for sm_90.
+
+    No GPU is needed: Triton's NVIDIA backend lowers to PTX and assembles it with the ptxas it
+    ships. The launch's arguments are captured on a fake CUDA device.
+    """
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    captured = []
+
+    class Capture:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: captured.append((args, kwargs))
+
+    monkeypatch.setattr(render_triton, "_kernel", lambda: Capture())
+    bank = Synthesizer(config, device="cpu").bank("train")
+    T, H = config.sequence_length, config.image_size
+    with fake_cuda():
+        synth = Synthesizer(config, device="cuda", backend="triton")
+        synth.set_bank("train", bank)
+        floats = None if float_channels is None else torch.empty(2, float_channels, T, H, H, device="cuda")
+        synth.render(torch.arange(2, device="cuda"), float_video=floats)
+    from videomnist_gpu.synth.triton_kernel import fused_render_kernel as fn
+
+    (args, kwargs), = captured
+    values = {**dict(zip(fn.arg_names, args)), **kwargs}
+    pointer = {torch.uint8: "*u8", torch.int64: "*i64", torch.float32: "*fp32"}
+    constexprs = {p.name: values[p.name] for p in fn.params if p.is_constexpr}
+    signature = {name: "constexpr" if name in constexprs else pointer[value.dtype] if isinstance(value, torch.Tensor)
+                 else "fp32" if isinstance(value, float) else "i64" for name, value in
+                 ((name, values[name]) for name in fn.arg_names)}
+    return triton.compile(ASTSource(fn, signature, constexprs), target=GPUTarget("cuda", 90, 32),
+                          options={"num_warps": kwargs["num_warps"], "enable_fp_fusion": kwargs["enable_fp_fusion"]})
+
+
+@needs_triton
+@pytest.mark.parametrize("fields, float_channels", [
+    # every motion (the clip's motion is chosen at run time), rotation, shrinking, 4 digits summed, float batch
+    (dict(num_digits=4, composite="sum", rotation_range=10.0, scale_range=(0.5, 1.0), image_size=96,
+          motion_types=("bounce", "circular", "linear", "spiral", "srivastava_bounce", "svg_bounce",
+                        "svg_stochastic_bounce")), 3),
+    # given parameters (a registered motion), whole-pixel placement, one sprite read per pixel
+    (dict(motion_types=("bounce", "still_for_compile"), placement="integer"), None),
+])
+def test_the_fused_kernel_compiles_for_a_gpu(fields, float_channels, monkeypatch):
+    pytest.importorskip("triton.backends.nvidia")
+    motions.register_motion("still_for_compile", lambda u, frames, bounds: (bounds.lo + 0 * u[:, None, :2]).expand(
+        -1, frames.numel(), 2))
+    try:
+        config = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, **fields)
+        compiled = _compile_for_sm90(config, float_channels, monkeypatch)
+    finally:
+        motions._REGISTRY.pop("still_for_compile")
+        motions._FRAME_UNIFORMS.pop("still_for_compile")
+    ptx = compiled.asm["ptx"]
+    assert ".entry fused_render_kernel" in ptx and compiled.asm["cubin"]
+    assert "div.full.f32" not in ptx and "sin.approx" not in ptx and "cos.approx" not in ptx  # exact divisions, libdevice sines

@@ -1,6 +1,7 @@
 """The fused synthesis kernel in Triton: keyed bits, parameters, trajectory, sampling, output.
 
-Imported only by `render_triton` when the fused backend runs (this module imports ``triton``).
+Imported only by `render_triton` when the fused backend runs (this module imports ``triton``;
+no ``from __future__ import annotations``: Triton reads the ``tl.constexpr`` annotations).
 Every function here is a ``@triton.jit`` function; `render_triton` describes the launch and the
 layout of the outputs.
 
@@ -24,14 +25,8 @@ path; sines and cosines may differ from torch's by an ulp, so positions of the o
 agree to float rounding.
 """
 
-from __future__ import annotations
-
 import triton
 import triton.language as tl
-
-_GOLDEN = 0x9E3779B9
-# built-in motion ids, in `motions.py`'s registration order (the launch maps config indices to them)
-BOUNCE, CIRCULAR, LINEAR, SPIRAL, SRIVASTAVA, SVG, SVG_STOCHASTIC = range(7)
 
 
 @triton.jit
@@ -287,7 +282,10 @@ def fused_render_kernel(
         u5 = _column(uni, cols, 21)
         u6 = _column(uni, cols, 22)
         u7 = _column(uni, cols, 23)
-        kind = (motion_ids >> (4 * motion)) & 15  # built-in id of the clip's motion
+        # built-in id of the clip's motion (4 bits per config motion, `render_triton._BUILTIN_IDS`):
+        # 0 bounce, 1 circular, 2 linear, 3 spiral, 4 srivastava_bounce, 5 svg_bounce,
+        # 6 svg_stochastic_bounce
+        kind = (motion_ids >> (4 * motion)) & 15
         cx = tl.zeros([KP], dtype=tl.float32)
         cy = tl.zeros([KP], dtype=tl.float32)
         if kind == 0:
