@@ -37,7 +37,6 @@ register_motion("still", still)
 # (growing and shrinking), both placements, both composites, 32/64/128 px, 2/16/20/32 frames, both
 # splits, a registered motion, and one mixed case rendered whole and in slices (batch invariance).
 CASES = {
-    "bounce_k1_32px_t16": (dict(motion_types=["bounce"], image_size=32, sequence_length=16), [0], "train"),
     "circular_k3_64px_t2_rot_scale_sum_test": (
         dict(motion_types=["circular"], num_digits=3, image_size=64, sequence_length=2, rotation_range=20.0,
              scale_range=[0.8, 1.1], composite="sum"), [3, 4], "test"),

@@ -13,9 +13,9 @@ Launches per render:
 - built-in motions only: **1** (the outputs are fresh ``torch.empty`` tensors, which launch
   nothing);
 - a config with a registered (non built-in) motion: the torch backend draws the parameters
-  (`draw_clip_params`, as many launches as it needs), the position of each digit box is
-  ``center - S * scale / 2`` (2 launches), and the fused kernel renders the pixels from the given
-  parameters (**1**).
+  (`draw_clip_params`: 88 launches for default clips with `bounce` and one registered motion), the
+  position of each digit box is ``center - S * scale / 2`` (3 launches), and the fused kernel
+  renders the pixels from the given parameters (**1**).
 
 Exactness (against the torch backend, same device type): labels, digits and motion are bitwise
 equal; positions, angles and scales agree to float rounding (the kernel follows `motions.py`'s
