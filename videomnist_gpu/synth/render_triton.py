@@ -271,7 +271,7 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
         **_motion_constants(config),
         half_digit=S / 2, rotation_range=float(config.rotation_range), scale_lo=float(lo_s),
         scale_diff=float(hi_s - lo_s), reach=float(reach),
-        T=T, H=H, K=K, KP=KP, S=S, F=frame_uniforms, FP=_pow2(4 * T), C=C, WP=WP, ROWS=rows, NB=nb,
+        T=T, H=H, K=K, KP=KP, S=S, F=frame_uniforms, FP=_pow2(4 * T) if frame_uniforms else 1, C=C, WP=WP, ROWS=rows, NB=nb,
         PARAMS_GIVEN=given is not None, WRITE_FLOAT=float_video is not None,
         INTEGER=config.placement == "integer",
         ONE_READ=config.translation_only and config.placement == "integer",

@@ -211,7 +211,9 @@ def _wave(phase_u, speed_u, t, TWO_PI: tl.constexpr):
     return tl.sin(TWO_PI * phase_u + omega * t)
 
 
-@triton.jit(do_not_specialize=["key", "n_motions", "motion_ids"])  # an int arg of 1 would become a constant
+# integer arguments are not specialized (Triton would compile a variant for values of 1 and for
+# multiples of 16): one compiled kernel per combination of the constexpr switches below
+@triton.jit(do_not_specialize=["key", "n_motions", "motion_ids", "T", "K", "S", "F"])
 def fused_render_kernel(
     # inputs
     index_ptr, images_ptr, class_start_ptr, class_count_ptr,
@@ -225,9 +227,12 @@ def fused_render_kernel(
     wall, v_min, v_up, v_max,
     # scalars: geometry and waves
     half_digit, rotation_range, scale_lo, scale_diff, reach,
+    # shapes: clip length, digits, sprite side, frame uniforms per frame (run-time values: one
+    # compiled kernel serves every clip length, digit count and sprite size)
+    T, K, S, F,
     # constexpr shapes and switches
-    T: tl.constexpr, H: tl.constexpr, K: tl.constexpr, KP: tl.constexpr, S: tl.constexpr,
-    F: tl.constexpr, FP: tl.constexpr, C: tl.constexpr, WP: tl.constexpr, ROWS: tl.constexpr, NB: tl.constexpr,
+    H: tl.constexpr, KP: tl.constexpr, FP: tl.constexpr, C: tl.constexpr, WP: tl.constexpr,
+    ROWS: tl.constexpr, NB: tl.constexpr,
     PARAMS_GIVEN: tl.constexpr, WRITE_FLOAT: tl.constexpr, INTEGER: tl.constexpr, ONE_READ: tl.constexpr,
     AFFINE: tl.constexpr, ROTATE: tl.constexpr, SCALE: tl.constexpr, COMPOSITE_SUM: tl.constexpr,
     TWO_PI: tl.constexpr, DEG: tl.constexpr,
@@ -348,12 +353,12 @@ def fused_render_kernel(
             dx = (col.to(tl.float32) + 0.5)[None, :] - cx[:, None]  # (KP, BLOCK) p - c
             dy = (rows.to(tl.float32) + 0.5)[None, :] - cy[:, None]
             if AFFINE:
-                qx = (cos_s[:, None] * dx + sin_s[:, None] * dy) + S / 2
-                qy = (cos_s[:, None] * dy - sin_s[:, None] * dx) + S / 2
+                qx = (cos_s[:, None] * dx + sin_s[:, None] * dy) + half_digit
+                qy = (cos_s[:, None] * dy - sin_s[:, None] * dx) + half_digit
                 half = (side * 0.5)[:, None]  # (KP, 1)
             else:
-                qx = dx + S / 2
-                qy = dy + S / 2
+                qx = dx + half_digit
+                qy = dy + half_digit
                 half = 0.5
             x_lo = qx - half  # (KP, BLOCK) the square [x_lo, x_hi] x [y_lo, y_hi]
             x_hi = qx + half
