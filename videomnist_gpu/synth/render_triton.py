@@ -65,7 +65,10 @@ _BUILTIN_IDS = {
     motions.spiral_positions: 3, motions.srivastava_bounce_positions: 4, motions.svg_bounce_positions: 5,
     motions.svg_stochastic_bounce_positions: 6,
 }
-_TILE = 1024  # pixels x digit slots per tile: (KP, ROWS * WP) with KP * ROWS * WP <= _TILE
+# pixels x digit slots per tile: (KP, ROWS * WP) with KP * ROWS * WP <= the tile. On a GPU 512 (4
+# per thread of 4 warps) keeps registers low (62 for default clips, 126 for 4 rotated digits at
+# 128 px, sm_90, no spills); Triton's CPU interpreter pays per operation, so it takes large tiles.
+_TILE = {"cuda": 512, "cpu": 4096}
 _NUM_WARPS = 4
 
 
@@ -232,7 +235,7 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
                              f"got {float_video.dtype} {tuple(float_video.shape)}")
     KP = _pow2(K)
     WP = _pow2(H)
-    rows = max(1, min(WP, _TILE // (KP * WP)))
+    rows = max(1, min(WP, _TILE.get(device.type, _TILE["cuda"]) // (KP * WP)))
     lo_s, hi_s = config.scale_range
     shrink = min(lo_s, 1.0)
     if config.translation_only:
