@@ -268,13 +268,14 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
     else:
         inputs = (video, video, video, video)  # unused pointers
     _kernel()[(B * T,)](
-        indices, bank.images, bank.class_start, bank.class_count, *inputs,
+        indices.contiguous(), bank.images.contiguous(), bank.class_start, bank.class_count, *inputs,
         video, float_video if float_video is not None else video, label, motion, position, angle, scale,
         stream_key(config.seed, split), len(config.motion_types), ids,
         **_motion_constants(config),
         half_digit=S / 2, rotation_range=float(config.rotation_range), scale_lo=float(lo_s),
         scale_diff=float(hi_s - lo_s), reach=float(reach),
-        T=T, H=H, K=K, KP=KP, S=S, F=frame_uniforms, FP=_pow2(4 * T) if frame_uniforms else 1, C=C, WP=WP, ROWS=rows, NB=nb,
+        T=T, K=K, S=S, F=frame_uniforms,
+        H=H, KP=KP, FP=_pow2(4 * T) if frame_uniforms else 1, C=C, WP=WP, ROWS=rows, NB=nb,
         PARAMS_GIVEN=given is not None, WRITE_FLOAT=float_video is not None,
         INTEGER=config.placement == "integer",
         ONE_READ=config.translation_only and config.placement == "integer",
