@@ -217,3 +217,25 @@ def test_the_fused_kernel_compiles_for_a_gpu(fields, float_channels, monkeypatch
     ptx = compiled.asm["ptx"]
     assert ".entry fused_render_kernel" in ptx and compiled.asm["cubin"]
     assert "div.full.f32" not in ptx and "sin.approx" not in ptx and "cos.approx" not in ptx  # exact divisions, libdevice sines
+
+
+@needs_triton
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("fields", [
+    {}, dict(num_digits=3, rotation_range=20.0, scale_range=(0.6, 1.2), composite="sum"),
+    dict(placement="integer", motion_types=("srivastava_bounce", "svg_bounce", "svg_stochastic_bounce")),
+])
+def test_fused_on_cuda_matches_the_cpu(fields):
+    config = VideoMNISTConfig(digits="mnist-5k", **fields)
+    gpu = Synthesizer(config, device="cuda", backend="triton")
+    with recording_launches() as launches:
+        got = gpu.render(torch.arange(256, device="cuda"))
+    want = Synthesizer(config, device="cpu", backend="torch").render(torch.arange(256))
+    assert len(launches) == 1 and gpu.backend == "triton"
+    assert torch.equal(got.label.cpu(), want.label) and torch.equal(got.motion.cpu(), want.motion)
+    torch.testing.assert_close(got.position.cpu(), want.position, rtol=0, atol=1e-3)
+    assert (got.video.cpu().int() - want.video.int()).abs().max() <= 1
+    floats = torch.empty(256, 1, 16, 64, 64, device="cuda")
+    again = gpu.render(torch.arange(256, device="cuda"), float_video=floats)
+    assert torch.equal(again.video, got.video)  # bitwise on the same device
+    assert torch.equal(floats, again.video[:, None].float() / torch.full((), 255.0, device="cuda") - 0.5)
