@@ -7,7 +7,8 @@ number of batches, and reported as medians: raw `Synthesizer.render` (uint8 clip
 stream (float32 (B, C, T, H, W) VideoGPT batches) through a DataLoader, and the uint8 stream
 (``output="uint8"``, normalized later on the training device) through a DataLoader. Printed:
 each stream's clips/s as a fraction of the raw render's. On a CPU the float batch is 4x the bytes of the uint8 clips; the stream writes it
-into reused memory. On a GPU the float batch is one extra elementwise kernel.
+into reused memory. On a GPU the float batch is one extra elementwise kernel with the torch
+backend, and written by the render's own launch with the fused one (``--backends torch triton``).
 """
 
 from __future__ import annotations
@@ -38,14 +39,14 @@ def _sync(device: torch.device) -> None:
 
 
 def measure(device: str | torch.device, batch_size: int, batches: int = 20, repeats: int = 5,
-            channels: int = 1, digits: str = "auto") -> dict:
+            channels: int = 1, digits: str = "auto", backend: str = "auto") -> dict:
     """clips/s (medians of `repeats`) of the raw render and the float32 and uint8 streams, one run."""
     device = torch.device(device)
     config = VideoMNISTConfig(digits=digits)
-    synth = Synthesizer(config, device)
+    synth = Synthesizer(config, device, backend=backend)
     loaders = {}
     for output in ("float32", "uint8"):
-        stream = VideoMNISTStream(config, batch_size, device=device, channels=channels, output=output)
+        stream = VideoMNISTStream(config, batch_size, device=device, channels=channels, output=output, backend=backend)
         stream.synthesizer = synth  # share the digit bank; the stream adds only its own work
         loaders[output] = iter(DataLoader(stream, batch_size=None, num_workers=0))
     next_index = itertools.count(0, batch_size)
@@ -77,7 +78,7 @@ def measure(device: str | torch.device, batch_size: int, batches: int = 20, repe
             seconds[name].append(arm())
     clips_per_s = {name: batches * batch_size / statistics.median(s) for name, s in seconds.items()}
     return {
-        "batch_size": batch_size, "batches": batches, "repeats": repeats, "channels": channels,
+        "batch_size": batch_size, "backend": synth.backend, "batches": batches, "repeats": repeats, "channels": channels,
         "clips_per_s": clips_per_s, "seconds": seconds,
         "ratio_float32_vs_raw": clips_per_s["stream_float32"] / clips_per_s["raw_render"],
         "ratio_uint8_vs_raw": clips_per_s["stream_uint8"] / clips_per_s["raw_render"],
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=None, metavar="N", help="batches per measurement")
     parser.add_argument("--repeats", type=int, default=5, metavar="N", help="measurements of each (medians)")
     parser.add_argument("--channels", type=int, default=1, metavar="N")
+    parser.add_argument("--backends", nargs="+", default=["auto"], choices=("auto", "torch", "triton"),
+                        help="synthesizer backends to measure, each in turn (default: auto)")
     parser.add_argument("--digits", default="auto", help="auto, mnist, mnist-5k or an IDX folder")
     parser.add_argument("--quick", action="store_true", help="fewer batches, for a smoke run")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
@@ -108,11 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"videomnist_gpu {env['package']}, torch {env['torch']}, python {env['python']}")
     print(f"device {device} ({env['device_name']}), torch threads {env['threads']}, cpu cores {env['cpu_cores']}")
     rows = []
-    for batch_size in args.batch_sizes:
-        row = measure(device, batch_size, batches, args.repeats, args.channels, args.digits)
+    for backend, batch_size in itertools.product(args.backends, args.batch_sizes):
+        row = measure(device, batch_size, batches, args.repeats, args.channels, args.digits, backend)
         rows.append(row)
         c = row["clips_per_s"]
-        print(f"batch {batch_size}, channels {args.channels}, {batches} batches x {args.repeats} repeats, medians:")
+        print(f"backend {row['backend']}, batch {batch_size}, channels {args.channels}, {batches} batches x "
+              f"{args.repeats} repeats, medians:")
         print(f"  raw Synthesizer.render (uint8)      {c['raw_render']:11.1f} clips/s")
         print(f"  stream, float32 batch (default)     {c['stream_float32']:11.1f} clips/s "
               f"{row['ratio_float32_vs_raw']:.2f}x raw")

@@ -6,10 +6,13 @@ Parts, each in its own subprocess with its own timeout (a failure or timeout is 
 summary, never fatal; the parts share one time budget, `--budget_s`):
 
 - ``tests``: pytest on the CUDA-parametrized tests (``-k cuda``; the fake-CUDA tests run too).
+- ``fused``: `benchmarks/bench_fused.py`: both backends at batch 1 to 16,384, rotation/scale off
+  and on, 1 and 4 digits, 64 and 128 px, the float32 batch, each throughput as a fraction of a
+  measured device-to-device copy; the fused kernel's launches and its results against the CPU.
 - ``bench``: the `videomnist bench` grid (batches 64 to 4,096, both image sizes, frames, digit
   counts, rotation/scale off and on) and its baselines, via `videomnist_gpu.bench.throughput.run_benchmark`.
 - ``stream``: `benchmarks/bench_stream.py` at batch 32, 128 and 512, float32 and uint8 streams
-  against the raw render.
+  against the raw render, for the torch backend and (on CUDA) the fused one.
 - ``export``: `videomnist generate` of the default dataset (12,000 clips, gzip) rendered on the
   device, timed as a whole process, then `videomnist verify` of the file, re-rendering on the
   device (bitwise) and on the CPU (within one grey level).
@@ -44,9 +47,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("tests", "bench", "stream", "export", "consistency", "train")
+PARTS = ("tests", "fused", "bench", "stream", "export", "consistency", "train")
 # seconds per part at full size
-_TIMEOUTS = {"tests": 240, "bench": 240, "stream": 150, "export": 180, "consistency": 60, "train": 240}
+_TIMEOUTS = {"tests": 240, "fused": 240, "bench": 240, "stream": 150, "export": 180, "consistency": 60, "train": 240}
 _TAIL = 3000  # characters of each part's output kept in the JSON
 
 
@@ -193,8 +196,11 @@ def _commands(args: argparse.Namespace, work: Path, digits: str) -> dict[str, li
     else:
         tests = ["tests"]
         stream = ["--batch_sizes", "32", "128", "512"]
+    stream += ["--backends", "torch", "triton"] if args.device.startswith("cuda") else ["--backends", "torch"]
     return {
         "tests": [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", *tests],
+        "fused": [sys.executable, str(ROOT / "benchmarks" / "bench_fused.py"), "--device", args.device,
+                  "--digits", digits, "--json", str(work / "fused.json"), *(["--quick"] if args.quick else [])],
         "bench": me + ["--part", "bench", "--result", str(work / "bench.json"), *child],
         "stream": [sys.executable, str(ROOT / "benchmarks" / "bench_stream.py"), "--device", args.device,
                    "--digits", digits, "--json", str(work / "stream.json"), *stream],
@@ -212,8 +218,24 @@ def _summary_rows(name: str, result: dict) -> list[str]:
                 f"{r['clips_per_s']:,.0f} clips/s |" for r in result.get("synthesis", [])]
         rows += [f"| ratio {k} | {v:.2f}x |" for k, v in result.get("ratios", {}).items()]
         return rows
+    if name == "fused":
+        rows = [f"| copy bandwidth (device to device) | {result['copy']['write_bytes_per_s'] / 1e9:,.1f} GB/s written |"]
+        for r in result.get("throughput", []):
+            what = (f"{r['backend']} render, batch {r['batch']}, {r.get('num_digits', 1)} digit(s), "
+                    f"{r.get('image_size', 64)} px, rotation/scale {'on' if r['rotation_scale'] else 'off'}"
+                    f"{', float32 batch' if r.get('float32') else ''}")
+            rows.append(f"| {what} | " + (r["error"] if "error" in r else
+                        f"{r['clips_per_s']:,.0f} clips/s, {100 * r['output_fraction_of_copy_bandwidth']:.1f}% of "
+                        f"copy bandwidth, {r['kernels']} kernel(s)") + " |")
+        rows += [f"| fused vs CPU, {case} | {e['launches']} launch(es), labels/motion equal {e['label_motion_equal']}, "
+                 f"positions within {e['position_max_abs_diff_px']:.2g} px, pixels within "
+                 f"{e['video_max_abs_diff_vs_cpu_torch']} of CPU torch and {e['video_max_abs_diff_vs_reference']:g} "
+                 f"of the reference |" for case, e in result.get("exactness", {}).items()]
+        if result.get("fused"):
+            rows.append(f"| fused backend | not run: {result['fused']} |")
+        return rows
     if name == "stream":
-        return [f"| stream batch {r['batch_size']}: raw / float32 / uint8 | "
+        return [f"| stream batch {r['batch_size']}, {r.get('backend', 'torch')}: raw / float32 / uint8 | "
                 f"{r['clips_per_s']['raw_render']:,.0f} / {r['clips_per_s']['stream_float32']:,.0f} / "
                 f"{r['clips_per_s']['stream_uint8']:,.0f} clips/s (float32 {r['ratio_float32_vs_raw']:.2f}x, "
                 f"uint8 {r['ratio_uint8_vs_raw']:.2f}x raw) |" for r in result.get("results", [])]
@@ -246,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="every part at smoke size (CI, CPU)")
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS, metavar="PART",
                         help=f"parts to run (default: all of {', '.join(PARTS)})")
-    parser.add_argument("--budget_s", type=float, default=450, metavar="S",
-                        help="time for all parts together; each part's timeout is cut to what is left (default 450)")
+    parser.add_argument("--budget_s", type=float, default=560, metavar="S",
+                        help="time for all parts together; each part's timeout is cut to what is left (default 560)")
     parser.add_argument("--digits", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--part", choices=("bench", "export", "consistency", "train"), help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)

@@ -29,6 +29,10 @@ def test_quick_cpu_run_writes_json_and_markdown(tmp_path):
     assert "skipped" in parts["tests"]["summary"]  # no CUDA here: the CUDA cases skip
     bench = parts["bench"]["result"]
     assert bench["headline"]["clips_per_s"] > 0 and set(bench["ratios"]) >= {"ours_vs_original_scipy"}
+    fused = parts["fused"]["result"]  # no CUDA here: the torch backend only, and the reason
+    assert fused["copy"]["write_bytes_per_s"] > 0 and "not on cpu" in fused["fused"]
+    assert {r["backend"] for r in fused["throughput"]} == {"torch"} and "exactness" not in fused
+    assert all(r["clips_per_s"] > 0 and r["kernels"] > 10 for r in fused["throughput"])
     stream = parts["stream"]["result"]["results"][0]
     assert stream["clips_per_s"]["stream_float32"] > 0 and stream["ratio_uint8_vs_raw"] > 0
     assert parts["export"]["result"]["verify_on_cpu_exit_code"] == 0 and parts["export"]["result"]["file_mib"] > 0
@@ -41,7 +45,8 @@ def test_quick_cpu_run_writes_json_and_markdown(tmp_path):
     assert summary.startswith("# GPU check on cpu (quick)")
     for name in gpu_check.PARTS:
         assert f"| {name} | ok" in summary
-    assert "| stream batch 8: raw / float32 / uint8 |" in summary and "steps/s" in summary
+    assert "| stream batch 8, torch: raw / float32 / uint8 |" in summary and "steps/s" in summary
+    assert "| copy bandwidth (device to device) |" in summary and "| fused backend | not run: " in summary
     assert "| default clips, 64 on the device vs the CPU | ground truth equal: True" in summary
     assert summary == proc.stdout and (out / "gpu_check.log").stat().st_size > 0
 

@@ -34,8 +34,9 @@ def test_export_matches_layout(tmp_path, num_digits, channels):
 
         banks = {s: load_digit_bank("mnist-5k", s) for s in SPLIT_NAMES}
         expected = file_attrs(config, channels=channels, counts=counts, digit_source=banks["train"].source,
-                              fingerprints={s: banks[s].fingerprint for s in SPLIT_NAMES}, render_device="cpu")
-        assert set(REQUIRED_ATTRS) | {"render_device"} == set(expected) == set(f.attrs)
+                              fingerprints={s: banks[s].fingerprint for s in SPLIT_NAMES}, render_device="cpu",
+                              render_backend="torch")
+        assert set(REQUIRED_ATTRS) | {"render_device", "render_backend"} == set(expected) == set(f.attrs)
         for key, value in expected.items():
             if key == "motion_types":
                 assert decode_motion_types(f.attrs[key]) == tuple(config.motion_types)

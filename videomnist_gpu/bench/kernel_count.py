@@ -11,6 +11,15 @@ any machine: kernels bound small batches (launch and dispatch overhead), bytes b
     >>> c.kernels > 0 and c.bytes_written_per_clip >= 16 * 64 * 64
     True
 
+The fused backend (``backend="triton"``) is counted the same way: its one Triton launch per render
+is recorded by the launch wrapper (`render_triton.recording_launches`, which skips the launch on
+fake tensors) with the bytes it must move (`render_triton.LaunchRecord`), and any aten kernel
+around it (a registered motion's parameters) is counted by the dispatch mode.
+
+    >>> f = count_render_kernels(VideoMNISTConfig(digits="mnist-5k"), batch_size=64, backend="triton")
+    >>> f.kernels, f.per_op["fused_render_kernel"]
+    (1, 1)
+
 Conventions: views and metadata operations (``view``, ``expand``, ``as_strided``, ...) and bare
 allocations (``empty``) launch nothing and are not counted. An operation reads each tensor input
 once: its distinct elements (a broadcast dimension counts once), at most its storage; a gather
@@ -108,22 +117,32 @@ class KernelCounter(TorchDispatchMode):
         return out
 
 
-def count_render_kernels(config: VideoMNISTConfig, batch_size: int, split: str = "train") -> KernelCount:
+def count_render_kernels(config: VideoMNISTConfig, batch_size: int, split: str = "train",
+                         backend: str = "torch") -> KernelCount:
     """Kernels and bytes of one `Synthesizer.render` call of ``batch_size`` clips on a fake CUDA device.
 
     The digit bank is loaded on the CPU first (loading is not part of a render), then moved to the
-    fake device; the render runs exactly the code a GPU runs.
+    fake device; the render runs exactly the code a GPU runs. `backend`: ``torch`` or ``triton``
+    (the fused launch is recorded, not run; needs Triton installed).
     """
     from torch._subclasses.fake_tensor import FakeTensorMode
 
+    from videomnist_gpu.synth.render_triton import recording_launches
     from videomnist_gpu.synth.synthesizer import Synthesizer
 
     cpu = Synthesizer(config, device="cpu")
     bank = cpu.bank(split)
     with FakeTensorMode(allow_non_fake_inputs=True):
-        synth = Synthesizer(config, device="cuda")
-        synth._banks[split] = bank.to(torch.device("cuda"))
+        synth = Synthesizer(config, device="cuda", backend=backend)
+        synth.set_bank(split, bank)
         indices = torch.arange(batch_size, device="cuda")
-        with KernelCounter(batch_size) as counter:
+        with KernelCounter(batch_size) as counter, recording_launches(run=False) as launches:
             synth.render(indices, split)
-    return counter.count
+    c = counter.count
+    for launch in launches:
+        c.kernels += 1
+        c.bytes_read += launch.bytes_read
+        c.bytes_written += launch.bytes_written
+        c.per_op["fused_render_kernel"] += 1
+        c.bytes_per_op["fused_render_kernel"] += launch.bytes_read + launch.bytes_written
+    return c

@@ -20,7 +20,8 @@ What is measured:
   algorithm, the classic generator, and rotation/scale on against off); read them, not the
   absolute numbers. The headline rows are batch 128 of the sweep.
 - **Kernels and bytes per clip** of one default render (and one with rotation/scale) at batch
-  4,096, counted on a fake CUDA device (`videomnist_gpu.bench.kernel_count`): what a GPU would launch.
+  4,096 for each backend, counted on a fake CUDA device (`videomnist_gpu.bench.kernel_count`): what
+  a GPU would launch.
 
 On the CPU, cases whose buffers would exceed `max_memory_gb` are measured at the largest batch
 that fits (the row says which batch was measured).
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib.util
 import itertools
 import os
 import platform
@@ -188,7 +190,7 @@ def _environment(device: torch.device) -> dict:
 def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
                   repeats: int | None = None, threads: int | None = None,
                   max_memory_gb: float | None = 2.0, digits: str = "mnist-5k",
-                  log: Callable[[str], None] | None = None, grid: bool = True) -> dict:
+                  log: Callable[[str], None] | None = None, grid: bool = True, backend: str = "auto") -> dict:
     """Run the synthesis grid and the baselines; returns a JSON-ready dict.
 
     Args:
@@ -203,6 +205,8 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
         log: called with a line per finished measurement (progress).
         grid: also time the synthesis grid (`synthesis_cases`); without it, only the batch
             sweep, the baselines and the kernel counts.
+        backend: the synthesizer backend, ``auto``, ``torch`` or ``triton`` (see `Synthesizer`);
+            the settings record the one that rendered.
 
     Returns:
         ``{"environment": {...}, "settings": {...}, "synthesis": [row, ...],
@@ -222,14 +226,15 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     # Batch sweep and baselines, interleaved. Baselines do equal work per clip (1 digit, 16
     # frames, 64x64) on n_clips clips per call.
     sweep_batches = QUICK_BATCH_SWEEP if quick else BATCH_SWEEP
-    head_synth = Synthesizer(case_config(HEADLINE, digits), device=device, threads=threads)
+    head_synth = Synthesizer(case_config(HEADLINE, digits), device=device, backend=backend, threads=threads)
     n_clips = HEADLINE["batch_size"]
     bank_digits = head_synth.bank("train").images.cpu().numpy()  # (N, S, S) uint8, once, not timed
     rot_config = case_config(dict(HEADLINE, rotation_scale=True), digits)
     fns = {}
     for b in sweep_batches:  # one synthesizer per batch, as a user keeps one batch size
-        fns[f"ours_B{b}"] = _synthesis_fn(Synthesizer(head_synth.config, device=device, threads=threads), b)
-        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(Synthesizer(rot_config, device=device, threads=threads), b)
+        fns[f"ours_B{b}"] = _synthesis_fn(Synthesizer(head_synth.config, device=device, backend=backend, threads=threads), b)
+        fns[f"ours_rotation_scale_B{b}"] = _synthesis_fn(
+            Synthesizer(rot_config, device=device, backend=backend, threads=threads), b)
     fns.update(_baseline_fns(bank_digits, n_clips, device))
     if quick:  # few clips for the slow baseline: 8 scipy clips take ~25 ms
         fns["original_scipy"] = lambda r: original_scipy_clips(bank_digits, 8, seed=r + 1)
@@ -262,7 +267,7 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
     synthesis = []
     for case in synthesis_cases(quick) if grid else []:
         batch = _measured_batch(case, device, max_memory_gb)
-        synth = Synthesizer(case_config(case, digits), device=device, threads=threads)
+        synth = Synthesizer(case_config(case, digits), device=device, backend=backend, threads=threads)
         secs = time_calls({"case": _synthesis_fn(synth, batch)}, device, repeats, min_seconds)["case"]
         med = statistics.median(secs)
         row = dict(case, batch_measured=batch, seconds=secs, clips_per_s=batch / med,
@@ -278,7 +283,7 @@ def run_benchmark(device: str | torch.device = "cpu", quick: bool = False,
         ratios[f"ours_vs_{name}_slowest_batch"] = min(r[f"vs_{name}"] for r in batch_sweep)
     ratios["rotation_scale_off_vs_on_worst_batch"] = max(r["rotation_scale_off_vs_on"] for r in batch_sweep)
     kernels = kernel_counts(digits)
-    settings = dict(quick=quick, repeats=repeats, min_seconds_per_repeat=min_seconds,
+    settings = dict(backend=head_synth.backend, quick=quick, repeats=repeats, min_seconds_per_repeat=min_seconds,
                     max_memory_gb=max_memory_gb if device.type == "cpu" else None, digits=digits,
                     rotation_scale_on=dict(rotation_range=_ROTATION, scale_range=list(_SCALE)),
                     baseline_clips={name: clips[name] for name in BASELINES}, batch_sweep=list(sweep_batches))
@@ -291,12 +296,14 @@ KERNEL_COUNT_BATCH = 4096
 
 
 def kernel_counts(digits: str = "mnist-5k", batch_size: int = KERNEL_COUNT_BATCH) -> list[dict]:
-    """Kernels per batch and bytes per clip of one render on a fake CUDA device, rotation/scale off and on."""
+    """Kernels per batch and bytes per clip of one render on a fake CUDA device, rotation/scale off
+    and on, for the torch backend and (when Triton is installed) the fused one."""
+    backends = ("torch", "triton") if importlib.util.find_spec("triton") is not None else ("torch",)
     rows = []
-    for rotation_scale in (False, True):
+    for backend, rotation_scale in itertools.product(backends, (False, True)):
         case = dict(HEADLINE, rotation_scale=rotation_scale)
-        c = count_render_kernels(case_config(case, digits), batch_size)
-        rows.append(dict(rotation_scale=rotation_scale, batch_size=batch_size, kernels=c.kernels,
+        c = count_render_kernels(case_config(case, digits), batch_size, backend=backend)
+        rows.append(dict(backend=backend, rotation_scale=rotation_scale, batch_size=batch_size, kernels=c.kernels,
                          bytes_read_per_clip=c.bytes_read_per_clip,
                          bytes_written_per_clip=c.bytes_written_per_clip,
                          output_bytes_per_clip=HEADLINE["sequence_length"] * HEADLINE["image_size"] ** 2))
@@ -314,7 +321,8 @@ def markdown_report(results: dict) -> str:
     """The results as markdown: environment line, baseline ratios, synthesis grid."""
     env, head = results["environment"], results["headline"]
     header = (f"Device: {env['device']} ({env['device_name']}), torch {env['torch']}, "
-              f"threads {env['threads']} (render {env.get('render_threads', env['threads'])}), numpy {env['numpy']}, videomnist_gpu {env['package']}")
+              f"threads {env['threads']} (render {env.get('render_threads', env['threads'])}), numpy {env['numpy']}, "
+              f"videomnist_gpu {env['package']}, backend {results['settings'].get('backend', 'torch')}")
     if env.get("load_average") is not None:
         header += f", load average {env['load_average']:.1f} on {env['cpu_count']} CPUs"
     lines = [
@@ -350,10 +358,10 @@ def markdown_report(results: dict) -> str:
     counts = results.get("kernel_counts", [])
     if counts:
         lines += ["", "One render on a fake CUDA device (what a GPU would launch and move, counted, not timed):", "",
-                  "| rotation/scale | batch | kernels | KB read / clip | KB written / clip | output KB / clip |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                  "| backend | rotation/scale | batch | kernels | KB read / clip | KB written / clip | output KB / clip |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
         for r in counts:
-            lines.append(f"| {'on' if r['rotation_scale'] else 'off'} | {r['batch_size']} | {r['kernels']} | "
+            lines.append(f"| {r['backend']} | {'on' if r['rotation_scale'] else 'off'} | {r['batch_size']} | {r['kernels']} | "
                          f"{r['bytes_read_per_clip'] / 1024:,.0f} | {r['bytes_written_per_clip'] / 1024:,.0f} | "
                          f"{r['output_bytes_per_clip'] / 1024:,.0f} |")
     lines += ["", "| batch | image | frames | digits | rotation/scale | clips/s | frames/s |",

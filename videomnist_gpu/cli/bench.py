@@ -18,6 +18,8 @@ def add_parser(subparsers) -> None:
                     "table; read the ratios (the machine's load moves absolute numbers).",
     )
     add_flag(p, "device", help="cpu, cuda, cuda:N, mps (default: CUDA when available)")
+    add_flag(p, "backend", choices=("auto", "torch", "triton"), default="auto", metavar="auto|torch|triton",
+             help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto)")
     add_flag(p, "threads", type=int, metavar="N", help="torch threads of the render and the torch baseline (default: 1 for the render, torch's for the baseline)")
     add_flag(p, "quick", action="store_true",
              help="default config at batch 128 (rotation/scale off and on) plus baselines, 3 repeats")
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         check_interrupt()
 
     results = run_benchmark(device=device, quick=args.quick, repeats=args.repeats, threads=args.threads,
-                            max_memory_gb=args.max_memory_gb, log=log)
+                            max_memory_gb=args.max_memory_gb, log=log, backend=args.backend)
     check_interrupt()  # a signal during the last measurement: print and write nothing
     print(markdown_report(results), end="")
     if args.json is not None:

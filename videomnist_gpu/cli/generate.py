@@ -54,6 +54,8 @@ def add_parser(subparsers) -> None:
              help=f"clips rendered and written at once (default {Synthesizer(VideoMNISTConfig(), 'cpu').preferred_batch_size} on CPU, fewer for longer or larger clips; "
              "512 on GPU; never changes the data)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
+    add_flag(s, "backend", choices=("auto", "torch", "triton"), default="auto", metavar="auto|torch|triton",
+             help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto); recorded in the file")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     add_flag(s, "log_progress", action="store_true", default=False,
           help="print one line per written batch to stderr (for logs; the tqdm bar shows only on a terminal)")
@@ -114,14 +116,15 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise UsageError(f"formats: unknown format {bad[0]!r}. Valid: {', '.join(SAMPLE_FORMATS)}")
     num_samples = check_int("num_samples", 20 if args.num_samples is None else args.num_samples, 0)
+    synthesizer = Synthesizer(config, device=device, backend=args.backend)
     samples_dir = output.parent / "samples"
     if args.create_samples and samples_dir.exists() and any(samples_dir.iterdir()) and not args.overwrite:
         raise UsageError(f"samples: {str(samples_dir)!r} is not empty; pass --overwrite to replace its files")
     with removed_on_failure(output.parent, samples_dir):
         verbose = args.log_progress or args.verbose or args.debug
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
-        path = export_dataset(output, plan, device=device, overwrite=args.overwrite, keep_partial=args.keep_partial,
-                              log=log)
+        path = export_dataset(output, plan, synthesizer=synthesizer, overwrite=args.overwrite,
+                              keep_partial=args.keep_partial, log=log)
         counts = plan.counts
         print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "
               f"{config.sequence_length}x{config.image_size}x{config.image_size}, {path.stat().st_size / 2**20:.1f} MiB")

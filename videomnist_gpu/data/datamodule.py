@@ -39,6 +39,7 @@ from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, check_channels
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.pixels import normalize_video
+from videomnist_gpu.synth.render_triton import BACKENDS
 
 __all__ = ["VideoMNISTDataModule"]
 
@@ -69,6 +70,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             ``context`` and ``target`` instead of ``video`` (streamed and HDF5 alike).
         output: ``float32`` (default): the streams yield VideoGPT batches; ``uint8``: they yield
             raw pixels, normalized after the batch reaches the training device (synthesis only).
+        backend: the streams' synthesis backend, ``auto`` (default), ``torch`` or ``triton``
+            (see `Synthesizer`); checked against the training device in `setup`.
 
     Shape:
         batch['video']: float32 (B, C, T, H, W) in [-0.5, 0.5] as the model receives it (after
@@ -83,14 +86,16 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             `sequence_length`/`resolution`) fails validation, or the YAML preset cannot be read;
             `output` is unknown, or is ``uint8`` together with `data_path`; `batch_size`,
             `num_workers` or `val_clips` is not an integer at or above its minimum, `channels`
-            is not 1 or 3, or `split_frames` does not fit the sequence length.
+            is not 1 or 3, `split_frames` does not fit the sequence length, or `backend` is
+            unknown.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
                  sequence_length: int | None = None, resolution: int | None = None,
                  batch_size: int = 32, num_workers: int = 0, channels: int = 1,
                  data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
-                 split_frames: tuple[int, int] | None = None, output: str = "float32") -> None:
+                 split_frames: tuple[int, int] | None = None, output: str = "float32",
+                 backend: str = "auto") -> None:
         super().__init__()
         config = as_config(config)
         changes: dict[str, Any] = {}
@@ -107,6 +112,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise UsageError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if output != "float32" and data_path is not None:
             raise UsageError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
+        if backend not in BACKENDS:
+            raise UsageError(f"backend: unknown {backend!r}. Valid: {', '.join(BACKENDS)}")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels
@@ -115,13 +122,14 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         self.seed = seed
         self.split_frames = check_split_frames(split_frames, self.config.sequence_length)
         self.output = output
+        self.backend = backend
         # Plain values only, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "config": self.config.to_dict(), "sequence_length": self.config.sequence_length,
             "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
             "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
             "split_frames": None if self.split_frames is None else list(self.split_frames),
-            "output": output,
+            "output": output, "backend": backend,
         })
         self.train_stream: VideoMNISTStream | None = None
         self.val_stream: VideoMNISTStream | None = None
@@ -150,7 +158,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
                              f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
         common = dict(device=device, channels=self.channels, rank=rank, world_size=world,
-                      split_frames=self.split_frames, output=self.output)
+                      split_frames=self.split_frames, output=self.output, backend=self.backend)
         self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
         self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
                                            num_clips=self.val_clips, **common)

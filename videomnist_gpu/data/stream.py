@@ -59,7 +59,7 @@ def check_channels(channels: object) -> int:
 
 
 def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
-                     out: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                     out: torch.Tensor | None = None, normalized: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """The model batch of `clips` (VideoGPT's contract plus ground truth), on the clips' device.
 
     Args:
@@ -69,6 +69,8 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
         output: ``float32`` (VideoGPT's model input) or ``uint8`` (the raw pixels, to be
             normalized with `normalize_video` on the training device).
         out: float32 (B, 1, T, H, W) memory to write the float video into (default: new).
+        normalized: float32 (B, 1, T, H, W), the float video already made (by the fused
+            renderer, `Synthesizer.render(..., float_video=...)`); used as is.
 
     Shape:
         video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5`` (uint8 (B, C, T, H, W)
@@ -81,7 +83,7 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
     """
     video = clips.video[:, None]  # (B, 1, T, H, W) uint8
     if output == "float32":
-        video = normalize_video(video, out)  # (B, 1, T, H, W) float32
+        video = normalized if normalized is not None else normalize_video(video, out)  # (B, 1, T, H, W) float32
     if channels != 1:
         video = video.expand(-1, channels, -1, -1, -1)  # (B, C, T, H, W), stride 0 over C
     return {
@@ -120,6 +122,8 @@ class VideoMNISTStream(IterableDataset):
         output: ``float32``: the VideoGPT model batch; ``uint8``: the raw pixels (4x fewer bytes
             to move), to be normalized on the training device with `normalize_video`
             (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).
+        backend: the synthesizer's backend, ``auto``, ``torch`` or ``triton`` (see `Synthesizer`);
+            with ``triton`` the float32 video comes out of the same kernel launch as the pixels.
 
     On a CPU the float video of every batch is written into memory reused from earlier batches
     that nobody holds any more (`cpu_buffers.OutputPool`), never into a batch still in use.
@@ -138,8 +142,9 @@ class VideoMNISTStream(IterableDataset):
             `config` is not a config form (see above) or fails validation, `batch_size`,
             `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
             `channels` is not 1 or 3, `split` is unknown, `split_frames` is not two
-            integers >= 1 adding up to ``config.sequence_length``, or `device` does not exist
-            on this machine (the message lists those that do).
+            integers >= 1 adding up to ``config.sequence_length``, `device` does not exist
+            on this machine (the message lists those that do), or `backend` is unknown or
+            cannot run here.
         UsageError: at iteration, the stream is given to a DataLoader with a ``batch_size``
             (each item already is a batch: write ``DataLoader(stream, batch_size=None)``).
         RuntimeError: at iteration, the stream runs in a DataLoader worker with a non-CPU device.
@@ -151,7 +156,7 @@ class VideoMNISTStream(IterableDataset):
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
                  world_size: int | None = None, split_frames: tuple[int, int] | None = None,
-                 output: str = "float32") -> None:
+                 output: str = "float32", backend: str = "auto") -> None:
         super().__init__()
         config = as_config(config)
         check_int("batch_size", batch_size, 1)
@@ -171,7 +176,7 @@ class VideoMNISTStream(IterableDataset):
         self.config = config
         self.batch_size = batch_size
         self.split = split
-        self.synthesizer = Synthesizer(config, device)
+        self.synthesizer = Synthesizer(config, device, backend=backend)
         self.device = self.synthesizer.device
         self.channels = channels
         self.split_frames = check_split_frames(split_frames, config.sequence_length)
@@ -232,17 +237,21 @@ class VideoMNISTStream(IterableDataset):
                              worker_id, num_workers, start_batch=start)
         for batch_number, lo, hi in ranges:
             indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
-            clips = self.synthesizer.render(indices, self.split)
+            fused = None
+            if self.output == "float32" and self.synthesizer.backend == "triton":  # written by the render's launch
+                T, H = self.config.sequence_length, self.config.image_size
+                fused = torch.empty(hi - lo, 1, T, H, H, dtype=torch.float32, device=self.device)  # (B, 1, T, H, W)
+            clips = self.synthesizer.render(indices, self.split, float_video=fused)
             out = None
-            if self.output == "float32" and self.device.type == "cpu":
+            if self.output == "float32" and self.device.type == "cpu" and fused is None:
                 out = self._buffers.empty((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
-            batch = batch_from_clips(clips, self.channels, self.output, out)
+            batch = batch_from_clips(clips, self.channels, self.output, out, normalized=fused)
             if self.split_frames is not None:
                 batch = split_prediction(batch, self.split_frames)
             if counting:
                 self._next_batch = batch_number + 1
             yield batch
-            del batch, out  # keep nothing of a yielded batch: its memory is reused once the consumer drops it
+            del batch, out, fused  # keep nothing of a yielded batch: its memory is reused once the consumer drops it
         if counting and self.num_clips is not None:
             self._next_batch = self.batches_per_pass  # a full pass: the next one starts at 0
 

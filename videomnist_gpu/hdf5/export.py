@@ -150,7 +150,7 @@ def _write_attrs(f, plan: ExportPlan, synth: Synthesizer) -> None:
     write_attrs(f, file_attrs(plan.config, channels=plan.channels, counts=plan.counts,
                               digit_source=bank_train.source,
                               fingerprints={"train": bank_train.fingerprint, "test": bank_test.fingerprint},
-                              render_device=synth.device.type))
+                              render_device=synth.device.type, render_backend=synth.backend))
 
 
 def _clip_arrays(clips: Clips, plan: ExportPlan) -> dict[str, np.ndarray]:
@@ -274,7 +274,6 @@ def export_dataset(
     done = 0
     with hdf5_written_atomically(path, keep_partial, lambda: f" after {done} of {total} clips") as f:
         with _progress_bar(total, progress) as bar, ChunkWriter() as writer:
-            _write_attrs(f, plan, synth)
             for split in SPLIT_NAMES:
                 n = plan.counts[split]
                 datasets = _create(f, plan, split, n)
@@ -298,6 +297,7 @@ def export_dataset(
                     if log is not None:
                         log(f"wrote {split} clips {start}..{stop - 1} ({done}/{total}) to {partial}")
                     check_interrupt()  # a safe point: the batch is written
+            _write_attrs(f, plan, synth)  # after rendering: the backend that actually rendered
         hold_for_test("final_flush")
     return path
 

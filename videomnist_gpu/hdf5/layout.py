@@ -21,7 +21,7 @@ An imported file (attribute `imported_from`) holds only `s_data`, `s_idx`, `s_la
 Chunks: the data one clip per chunk (`(T, H, W[, 3])`, so a random clip read is one chunk read),
 idx/labels/motion in blocks of up to 4096 clips, position/angle/scale in blocks of up to 256.
 
-Attributes (`REQUIRED_ATTRS`, plus `render_device` on an export and `imported_from`,
+Attributes (`REQUIRED_ATTRS`, plus `render_device` and `render_backend` on an export and `imported_from`,
 `source_sha256` on an import): plain scalars and strings, except `motion_types`, an array of
 variable-length strings (`write_attrs` / `decode_motion_types`), and `config_json`, the full
 config as JSON (`decode_config`).
@@ -115,8 +115,8 @@ def dataset_specs(config: VideoMNISTConfig, channels: int, n: int, imported: boo
 
 def file_attrs(config: VideoMNISTConfig, *, channels: int, counts: dict[str, int], digit_source: str,
                fingerprints: dict[str, str], n_classes: int = NUM_CLASSES,
-               render_device: str | None = None) -> dict[str, Any]:
-    """The file attributes (`REQUIRED_ATTRS`, then `render_device` when given), in writing order.
+               render_device: str | None = None, render_backend: str | None = None) -> dict[str, Any]:
+    """The file attributes (`REQUIRED_ATTRS`, then `render_device`, `render_backend` when given), in writing order.
 
     Args:
         counts: clips per split (`train_videos`, `test_videos`).
@@ -124,6 +124,8 @@ def file_attrs(config: VideoMNISTConfig, *, channels: int, counts: dict[str, int
         n_classes: digit classes (1 for an imported file, whose classes are unknown).
         render_device: the device type that rendered the pixels (`verify` expects bitwise equality
             on the same type).
+        render_backend: the synthesizer backend that rendered them (``torch`` or ``triton``; a
+            file without it was rendered by ``torch``).
     """
     attrs = {
         "sequence_length": config.sequence_length,
@@ -145,6 +147,8 @@ def file_attrs(config: VideoMNISTConfig, *, channels: int, counts: dict[str, int
     }
     if render_device is not None:
         attrs["render_device"] = render_device
+    if render_backend is not None:
+        attrs["render_backend"] = render_backend
     return attrs
 
 

@@ -218,11 +218,14 @@ def _check_checksums(f, split: str, config: VideoMNISTConfig, report: VerifyRepo
 # ---------------------------------------------------------------------- content
 def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clips: int, device, seed: int,
                    report: VerifyReport) -> None:
-    from videomnist_gpu.synth.synthesizer import Synthesizer
+    from videomnist_gpu.synth.render_triton import resolve_backend
+    from videomnist_gpu.synth.synthesizer import Synthesizer, as_device
 
-    synth = Synthesizer(config, device=device)
     stored_device = scalar_attr(f.attrs.get("render_device", ""))
-    exact = stored_device == synth.device.type
+    stored_backend = scalar_attr(f.attrs.get("render_backend", "torch"))  # older files: torch rendered them
+    here = "triton" if stored_backend == "triton" and resolve_backend("auto", as_device(device)) == "triton" else "torch"
+    synth = Synthesizer(config, device=device, backend=here)
+    exact = stored_device == synth.device.type and stored_backend == synth.backend
     rng = np.random.default_rng(seed)
     n_test = min(counts.get("test", 0), num_clips // 4)
     n_train = min(counts.get("train", 0), num_clips - n_test)
@@ -248,7 +251,8 @@ def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clip
         lines += _compare(f, split, config, picks, clips, exact)
         checked += k
     report.problems.extend(_capped(lines, "differences"))
-    how = "bitwise" if exact else f"within 1 grey level (file rendered on {stored_device or 'unknown'}, here on {synth.device.type})"
+    how = "bitwise" if exact else (f"within 1 grey level (file rendered on {stored_device or 'unknown'} by {stored_backend}, "
+                                   f"here on {synth.device.type} by {synth.backend})")
     if checked:
         report.checked.append(f"content: {checked} clips re-rendered from the stored config, compared {how}")
 

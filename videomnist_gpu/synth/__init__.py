@@ -6,7 +6,9 @@
 - `params`: each clip's digits, motion, trajectories, angle and scale drawn from keyed randomness.
 - `motions`: the motion registry (bounce, linear, circular, spiral and user motions).
 - `render`: the reference renderer, the definition of what a clip looks like.
-- `render_fast`: the fast render kernels that match it.
+- `render_fast`: the fast render kernels that match it (the torch backend).
+- `render_triton`: the fused backend: one Triton launch per render, and backend selection.
+- `triton_kernel`: the fused Triton kernel itself (imports ``triton``; loaded on first launch).
 - `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
 - `cpu_threads`: how many threads the render's torch operations use on a CPU (one by default).
 - `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.

@@ -18,7 +18,7 @@ import torch
 
 from videomnist_gpu.errors import UsageError
 
-__all__ = ["SPLITS", "check_split", "random_bits", "uniforms", "bits_below"]
+__all__ = ["SPLITS", "check_split", "stream_key", "random_bits", "uniforms", "bits_below"]
 
 SPLITS = ("train", "test")
 _MASK32 = 0xFFFFFFFF
@@ -51,6 +51,12 @@ def _split_id(split: str) -> int:
     return SPLITS.index(check_split(split))
 
 
+def stream_key(seed: int, split: str) -> int:
+    """The 32-bit key of (seed, split) that every random number of the split mixes in."""
+    key = _mix32(_mix32(seed & _MASK32) ^ (seed >> 32))
+    return _mix32(key ^ (_split_id(split) * _GOLDEN & _MASK32))
+
+
 def random_bits(seed: int, split: str, indices: torch.Tensor, n: int) -> torch.Tensor:
     """32-bit random integers for each clip index.
 
@@ -58,8 +64,7 @@ def random_bits(seed: int, split: str, indices: torch.Tensor, n: int) -> torch.T
         indices: int64 (B,), non-negative clip indices, on any device.
         returns: int64 (B, n) in [0, 2**32), on `indices.device`.
     """
-    key = _mix32(_mix32(seed & _MASK32) ^ (seed >> 32))
-    key = _mix32(key ^ (_split_id(split) * _GOLDEN & _MASK32))
+    key = stream_key(seed, split)
     indices = indices.to(torch.int64)
     # mix32((i & mask) ^ key) and mix32(i >> 32) in one call: the same numbers, fewer kernels
     halves = _mix32(torch.stack([(indices & _MASK32) ^ key, indices >> 32]))  # (2, B)

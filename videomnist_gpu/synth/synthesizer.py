@@ -11,6 +11,7 @@ The one entry point that stream, export, visualization, benchmarks and models ca
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,13 @@ from videomnist_gpu.synth.cpu_threads import check_threads, render_threads
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.params import ClipParams, draw_clip_params
+from videomnist_gpu.synth.pixels import normalize_video
 from videomnist_gpu.synth.render_fast import render_fast
+from videomnist_gpu.synth.render_triton import render_fused, resolve_backend
 
 __all__ = ["Clips", "Synthesizer", "as_device", "available_devices", "default_device", "parse_device"]
+
+_log = logging.getLogger("videomnist_gpu")
 
 
 @dataclass(frozen=True)
@@ -150,19 +155,28 @@ class Synthesizer:
         root: where full MNIST lives (default `$VIDEOMNIST_DATA` or `~/.cache/videomnist`).
         threads: on a CPU, the intra-op threads the render's torch operations use (default 1,
             whatever ``torch.get_num_threads()`` says; see `videomnist_gpu.synth.cpu_threads`).
+        backend: ``torch`` (parameters, then the patch renderer: the CPU path and the
+            reference), ``triton`` (one fused kernel launch per render, `render_triton`; CUDA, or
+            the CPU under ``TRITON_INTERPRET=1``) or ``auto`` (default: ``triton`` on a CUDA
+            device when Triton is installed, else ``torch``; if the fused kernel fails to compile
+            on first use, one notice is logged and ``torch`` renders). The backend in use is
+            the attribute `backend`.
 
     Raises:
         UsageError: `config` is none of those forms or fails validation; `device` is not a
             device this machine has (`parse_device`: the message lists those it has); `threads`
-            is not an integer >= 1.
+            is not an integer >= 1; `backend` is unknown, or ``triton`` cannot run here (the
+            message says why).
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path, device: torch.device | str | None = None,
-                 root: str | Path | None = None, *, threads: int | None = None) -> None:
+                 root: str | Path | None = None, *, backend: str = "auto", threads: int | None = None) -> None:
         self.config = as_config(config)
         self.device = parse_device(device)
         self.root = root
         self.threads = check_threads(threads)
+        self.backend = resolve_backend(backend, self.device)
+        self._fallback = backend == "auto"  # until a fused render succeeds, auto may fall back to torch
         self._banks: dict[str, DigitBank] = {}
         self._videos = OutputPool()  # CPU only: recycled memory for returned videos
 
@@ -252,15 +266,21 @@ class Synthesizer:
             raise UsageError("indices: clip indices must be >= 0")
         return indices
 
-    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
+    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train", *,
+               float_video: torch.Tensor | None = None) -> Clips:
         """Render clips `indices` of `split`.
 
-        The result is on this synthesizer's device; on the CPU its video is pooled memory that
-        no later call writes while anything still references it. B = 0 gives empty `Clips`.
+        The result is on this synthesizer's device; on the CPU (torch backend) its video is
+        pooled memory that no later call writes while anything still references it. B = 0
+        gives empty `Clips`.
 
         Args:
             indices: clip indices >= 0 (moved to the device as int64).
             split: `train` or `test`; each draws from its own digit bank and random stream.
+            float_video: float32 (B, C, T, H, W), contiguous, on the device: also receives the
+                VideoGPT model input ``video / 255 - 0.5`` in each of its C channels; the
+                ``triton`` backend writes it in the same launch, the ``torch`` backend in one
+                more pass.
 
         Shape:
             indices: int64 (B,) (any sequence of ints works too).
@@ -274,6 +294,10 @@ class Synthesizer:
         """
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
+        if self.backend == "triton":
+            clips = self._render_fused(indices, bank, split, float_video)
+            if clips is not None:
+                return clips
         B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
         if self.device.type == "cpu":
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
@@ -291,8 +315,28 @@ class Synthesizer:
                     render_from_params(self.config, bank, p.rows(b, b + step), out=video[a + b:a + b + step])
                 parts.append(p)
         p = ClipParams.cat(parts)
+        if float_video is not None:
+            normalize_video(video[:, None], out=float_video[:, :1])  # (B, 1, T, H, W)
+            float_video[:, 1:] = float_video[:, :1]  # (B, C, T, H, W)
         half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
         return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
+
+    def _render_fused(self, indices: torch.Tensor, bank: DigitBank, split: str,
+                      float_video: torch.Tensor | None) -> Clips | None:
+        """One fused launch; None when ``auto`` fell back to torch (the kernel failed on first use)."""
+        try:
+            out = render_fused(self.config, bank, indices, split, float_video=float_video)
+        except ValueError:  # bad arguments, not the device
+            raise
+        except Exception as err:  # noqa: BLE001 - compiling for this device failed: say so once, render with torch
+            if not self._fallback:
+                raise
+            _log.warning("backend: the fused Triton kernel failed on %s (%s: %s); rendering with the torch backend",
+                         self.device, type(err).__name__, str(err).splitlines()[0] if str(err) else "")
+            self.backend, self._fallback = "torch", False
+            return None
+        self._fallback = False
+        return Clips(out.video, out.label, out.motion, out.position, out.angle, out.scale, indices)
 
 
 def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,
