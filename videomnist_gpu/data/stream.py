@@ -36,6 +36,7 @@ from videomnist_gpu.data.prediction import check_split_frames, split_prediction
 from videomnist_gpu.errors import check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.ground_truth import check_annotations
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, as_device
 
@@ -92,7 +93,9 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
         video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5`` (uint8 (B, C, T, H, W)
             in 0..255 with ``output="uint8"``).
         label: int64 (B,), class of the first digit. labels: int64 (B, K).
-        motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,).
+        Then every ground-truth field the clips carry, under its name
+        (`videomnist_gpu.synth.ground_truth`): motion (B,), center and position (B, T, K, 2),
+        angle and scale (B, T, K), index (B,), and the annotations that were rendered.
 
     Arguments are not checked here (`VideoMNISTStream` checks them): any `output` other than
     ``float32`` leaves the video uint8.
@@ -102,14 +105,8 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
         video = normalize_video(video, out)  # (B, 1, T, H, W) float32
     if channels != 1:
         video = video.expand(-1, channels, -1, -1, -1)  # (B, C, T, H, W), stride 0 over C
-    return {
-        "video": video,
-        "label": clips.label[:, 0],
-        "labels": clips.label,
-        "motion": clips.motion,
-        "position": clips.position,
-        "index": clips.index,
-    }
+    truth = clips.ground_truth()
+    return {"video": video, "label": truth["label"][:, 0], "labels": truth.pop("label"), **truth}
 
 
 class VideoMNISTStream(IterableDataset):
@@ -137,6 +134,8 @@ class VideoMNISTStream(IterableDataset):
         output: ``float32``: the VideoGPT model batch; ``uint8``: the raw pixels (4x fewer bytes
             to move), to be normalized on the training device with `normalize_video`
             (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).
+        annotations: names from `ground_truth.ANNOTATION_NAMES` to render with every batch
+            (extra keys of the same names, on `device`); default none, which costs nothing.
 
     On a CPU the float video of every batch is written into memory reused from earlier batches
     that nobody holds any more (`cpu_buffers.OutputPool`), never into a batch still in use.
@@ -146,7 +145,10 @@ class VideoMNISTStream(IterableDataset):
             with `split_frames`, ``context`` (B, C, n_past, H, W) and ``target``
             (B, C, n_future, H, W) instead.
         label: int64 (B,), class of the first digit. labels: int64 (B, K).
-        motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,), the clip indices.
+        motion: int64 (B,). center, position: float32 (B, T, K, 2). angle, scale: float32
+        (B, T, K). index: int64 (B,), the clip indices. The annotations asked for, as
+        `Clips` holds them (e.g. instance_mask uint8 (B, T, H, W), flow float32
+        (B, T-1, 2, H, W)); `split_frames` cuts only the video.
         B is `batch_size`, except in a finite stream's last global batch, which may be smaller.
 
     Raises:
@@ -155,7 +157,8 @@ class VideoMNISTStream(IterableDataset):
             or ``rank >= world_size``. Its subclass `UsageError` when `batch_size`, `channels`,
             `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
             `split` is unknown, or `split_frames` is not two integers >= 1 adding up to
-            ``config.sequence_length``, or `device` is not a device name torch knows.
+            ``config.sequence_length``, `device` is not a device name torch knows, or
+            `annotations` holds an unknown name.
         RuntimeError: at iteration, the stream runs in a DataLoader worker with a non-CPU device.
         UsageError: at the first batch of a split, its digits cannot be loaded (see
             `load_digit_bank`).
@@ -165,7 +168,7 @@ class VideoMNISTStream(IterableDataset):
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
                  world_size: int | None = None, split_frames: tuple[int, int] | None = None,
-                 output: str = "float32") -> None:
+                 output: str = "float32", annotations: str | tuple[str, ...] | None = ()) -> None:
         super().__init__()
         if not isinstance(config, VideoMNISTConfig):
             raise ValueError(f"config: expected a VideoMNISTConfig, got {type(config).__name__}")
@@ -190,6 +193,7 @@ class VideoMNISTStream(IterableDataset):
         self.channels = channels
         self.split_frames = check_split_frames(split_frames, config.sequence_length)
         self.output = output
+        self.annotations = check_annotations(annotations)
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
         self.synthesizer = Synthesizer(config, self.device)
@@ -246,7 +250,7 @@ class VideoMNISTStream(IterableDataset):
                              worker_id, num_workers, start_batch=start)
         for batch_number, lo, hi in ranges:
             indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
-            clips = self.synthesizer.render(indices, self.split)
+            clips = self.synthesizer.render(indices, self.split, self.annotations)
             out = None
             if self.output == "float32" and self.device.type == "cpu":
                 out = self._buffers.empty((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
@@ -334,4 +338,4 @@ class VideoMNISTStream(IterableDataset):
     def __repr__(self) -> str:
         return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
                 f"channels={self.channels}, output={self.output!r}, num_clips={self.num_clips}, "
-                f"split_frames={self.split_frames}, config={self.config})")
+                f"split_frames={self.split_frames}, annotations={self.annotations}, config={self.config})")

@@ -20,10 +20,12 @@ import torch
 
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.synth.config import VideoMNISTConfig
-from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.annotations import annotate
+from videomnist_gpu.synth.cpu_buffers import OutputPool, scratch
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
+from videomnist_gpu.synth.ground_truth import FIELDS, check_annotations, field_shape
 from videomnist_gpu.synth.keyed_random import check_split
-from videomnist_gpu.synth.params import ClipParams, draw_clip_params
+from videomnist_gpu.synth.params import ClipParams, draw_clip_params, draw_depth
 from videomnist_gpu.synth.render_fast import render_fast
 
 __all__ = ["Clips", "Synthesizer", "as_device", "default_device", "parse_device"]
@@ -35,7 +37,9 @@ class Clips:
 
     B clips of T = `config.sequence_length` frames of H = W = `config.image_size` pixels, with
     K = `config.num_digits` digits each. Every tensor is on the synthesizer's device. `len(clips)`
-    is B.
+    is B. Every field but `video` is ground truth as `videomnist_gpu.synth.ground_truth`
+    describes it; the annotations (`instance_mask` ... `depth`) are None unless `render` was asked
+    for them.
 
     Shape:
         video: uint8 (B, T, H, W) in 0..255.
@@ -46,6 +50,10 @@ class Clips:
         angle: float32 (B, T, K), degrees (all 0 when `rotation_range` is 0).
         scale: float32 (B, T, K) (all 1 when `scale_range` is (1, 1)).
         index: int64 (B,), the clip indices.
+        center: float32 (B, T, K, 2), (x, y) of each digit's centre, pixels.
+        instance_mask, semantic_mask: uint8 (B, T, H, W). boxes, amodal_boxes: float32
+            (B, T, K, 4). visibility: float32 (B, T, K). flow: float32 (B, T-1, 2, H, W).
+            depth: int64 (B, K).
     """
 
     video: torch.Tensor
@@ -55,9 +63,22 @@ class Clips:
     angle: torch.Tensor
     scale: torch.Tensor
     index: torch.Tensor
+    center: torch.Tensor | None = None
+    instance_mask: torch.Tensor | None = None
+    semantic_mask: torch.Tensor | None = None
+    boxes: torch.Tensor | None = None
+    amodal_boxes: torch.Tensor | None = None
+    visibility: torch.Tensor | None = None
+    flow: torch.Tensor | None = None
+    depth: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.video.shape[0]
+
+    def ground_truth(self) -> dict[str, torch.Tensor]:
+        """Every ground-truth field these clips carry (annotations only when rendered), by name,
+        in `ground_truth.FIELDS` order."""
+        return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
 
 
 def default_device() -> torch.device:
@@ -201,15 +222,21 @@ class Synthesizer:
             raise ValueError("indices: clip indices must be >= 0")
         return indices
 
-    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train") -> Clips:
-        """Render clips `indices` of `split`.
+    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train",
+               annotations: str | Sequence[str] | None = ()) -> Clips:
+        """Render clips `indices` of `split`, with the annotations asked for.
 
         The result is on this synthesizer's device; on the CPU its video is pooled memory that
         no later call writes while anything still references it. B = 0 gives empty `Clips`.
+        Asking for no annotation renders exactly as fast as before; annotations are computed
+        from each digit's own layer, kept only when some are asked for.
 
         Args:
             indices: clip indices >= 0 (moved to the device as int64).
             split: `train` or `test`; each draws from its own digit bank and random stream.
+            annotations: names from `ground_truth.ANNOTATION_NAMES` (`instance_mask`,
+                `semantic_mask`, `boxes`, `amodal_boxes`, `visibility`, `flow`, `depth`), in any
+                order; they fill the `Clips` fields of the same names (the others stay None).
 
         Shape:
             indices: int64 (B,) (any sequence of ints works too).
@@ -217,36 +244,55 @@ class Synthesizer:
             H = W = `config.image_size`; see `Clips` for the other fields.
 
         Raises:
-            UsageError: `split` is not `train` or `test`, or its digits cannot be loaded (see
-                `load_digit_bank`).
+            UsageError: `split` is not `train` or `test`, its digits cannot be loaded (see
+                `load_digit_bank`), or `annotations` holds an unknown name.
             ValueError: `indices` has more than one dimension, or (on the CPU) a negative index.
         """
+        names = check_annotations(annotations)
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
-        B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
+        config = self.config
+        B, T, H, K = indices.shape[0], config.sequence_length, config.image_size, config.num_digits
         if self.device.type == "cpu":  # slices: parameters and temporaries of 128 clips stay in reused memory
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
-            step = CPU_RENDER_SLICE if self.config.translation_only else CPU_AFFINE_SLICE
+            step = CPU_RENDER_SLICE if config.translation_only else CPU_AFFINE_SLICE
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
             step = max(B, 1)
+        found = {name: torch.empty(field_shape(name, B, T, K, H), dtype=FIELDS[name].dtype, device=self.device)
+                 for name in names}
         parts = []
         for a in range(0, max(B, 1), step):  # slices of the batch, never clips
-            p = draw_clip_params(self.config, bank, indices[a:a + step], split)  # indices checked above
-            render_from_params(self.config, bank, p, out=video[a:a + step])
+            p = draw_clip_params(config, bank, indices[a:a + step], split)  # indices checked above
+            depth = None
+            if config.composite == "over" or "depth" in names:
+                depth = (draw_depth(config, p.index, split) if config.composite == "over"
+                         else torch.zeros_like(p.digit))  # (b, K)
+            layers = None
+            if names:  # each digit's own frames, kept for the annotations
+                layers = scratch("synthesizer.layers", (p.index.shape[0], K, T, H, H), torch.uint8, self.device)
+            render_from_params(config, bank, p, out=video[a:a + step], depth=depth, layers=layers)
+            if names:
+                annotate(names, layers, p, depth, config.composite, {n: t[a:a + step] for n, t in found.items()},
+                         affine=not config.translation_only)
             parts.append(p)
         p = ClipParams.cat(parts)
-        half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
-        return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
+        half = config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
+        return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index, center=p.center, **found)
 
 
 def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,
-                       out: torch.Tensor | None = None) -> torch.Tensor:
-    """Pixels of clips with parameters `p`: uint8 (B, T, H, W), written into `out` when given."""
+                       out: torch.Tensor | None = None, depth: torch.Tensor | None = None,
+                       layers: torch.Tensor | None = None) -> torch.Tensor:
+    """Pixels of clips with parameters `p`: uint8 (B, T, H, W), written into `out` when given.
+
+    `depth` (int64 (B, K), `params.draw_depth`) orders the digits under composite ``over``;
+    `layers` (uint8 (B, K, T, H, W)) receives each digit's own frames when given.
+    """
     sprites = bank.images[p.digit]  # (B, K, S, S)
     angle = None if config.translation_only else p.angle * (math.pi / 180)  # (B, T, K) radians
     return render_fast(sprites, p.center, angle, p.scale, config.image_size,
                        config.translation_only, max_scale=config.scale_range[1],
                        max_angle=math.radians(config.rotation_range), min_scale=config.scale_range[0],
-                       composite=config.composite,
+                       composite=config.composite, depth=depth, layers=layers,
                        integer_placement=config.placement == "integer", out=out)
