@@ -263,3 +263,17 @@ def test_bad_annotation_requests_are_one_line():
         synth.render([0], annotations=3)
     assert synth.render([0], annotations="depth").depth.shape == (1, 1)  # one name as a string
     assert math.isclose(float(synth.render([0], annotations=("visibility",)).visibility.min()), 1.0)
+
+
+def test_datamodule_streams_the_annotations_asked_for():
+    from videomnist_gpu import VideoMNISTDataModule
+
+    dm = VideoMNISTDataModule({"digits": "mnist-5k"}, sequence_length=4, resolution=32, batch_size=2,
+                              annotations=["visibility"])
+    dm.setup()
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["visibility"].shape == (2, 4, 1) and dm.hparams["annotations"] == ["visibility"]
+    with pytest.raises(UsageError, match="^annotations: unknown 'box'"):
+        VideoMNISTDataModule(annotations=["box"])
+    with pytest.raises(UsageError, match="^annotations: apply to synthesized streams"):
+        VideoMNISTDataModule(annotations=["boxes"], data_path="clips.h5")

@@ -36,8 +36,9 @@ from torch.utils.data import DataLoader
 
 from videomnist_gpu.data.prediction import check_split_frames
 from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, normalize_video
-from videomnist_gpu.errors import check_int
+from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig
+from videomnist_gpu.synth.ground_truth import check_annotations
 
 __all__ = ["VideoMNISTDataModule"]
 
@@ -80,27 +81,32 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             ``context`` and ``target`` instead of ``video`` (streamed and HDF5 alike).
         output: ``float32`` (default): the streams yield VideoGPT batches; ``uint8``: they yield
             raw pixels, normalized after the batch reaches the training device (synthesis only).
+        annotations: names from `ground_truth.ANNOTATION_NAMES` rendered with every streamed
+            batch, as extra keys on the training device (synthesis only); default none.
 
     Shape:
         batch['video']: float32 (B, C, T, H, W) in [-0.5, 0.5] as the model receives it (after
             `on_after_batch_transfer`); ``context``/``target`` instead with `split_frames`.
         batch['label']: int64 (B,). Streamed batches also carry ``labels`` (B, K), ``motion``
             (B,), ``position`` (B, T, K, 2) and ``index`` (B,) (see `VideoMNISTStream`); HDF5
-            batches carry only ``video`` and ``label``.
+            batches carry only ``video`` and ``label``. With `annotations`, streamed batches
+            carry those too.
 
     Raises:
         ValueError: `config` is not a config, dict or path; a config field (or the override of
             `sequence_length`/`resolution`) fails validation, or the YAML preset cannot be read;
             `output` is unknown, or is ``uint8`` together with `data_path`. Its subclass
             `UsageError` when `batch_size`, `num_workers`, `channels` or `val_clips` is not an
-            integer at or above its minimum, or `split_frames` does not fit the sequence length.
+            integer at or above its minimum, `split_frames` does not fit the sequence length,
+            or `annotations` holds an unknown name or comes with `data_path`.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
                  sequence_length: int | None = None, resolution: int | None = None,
                  batch_size: int = 32, num_workers: int = 0, channels: int = 1,
                  data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
-                 split_frames: tuple[int, int] | None = None, output: str = "float32") -> None:
+                 split_frames: tuple[int, int] | None = None, output: str = "float32",
+                 annotations: str | tuple[str, ...] | None = ()) -> None:
         super().__init__()
         config = _resolve_config(config)
         changes: dict[str, Any] = {}
@@ -116,6 +122,9 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise ValueError(f"output: unknown {output!r}. Valid: {', '.join(OUTPUTS)}")
         if output != "float32" and data_path is not None:
             raise ValueError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
+        self.annotations = check_annotations(annotations)
+        if self.annotations and data_path is not None:
+            raise UsageError("annotations: apply to synthesized streams; data_path reads the file's video and label")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels
@@ -130,7 +139,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
             "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
             "split_frames": None if self.split_frames is None else list(self.split_frames),
-            "output": output,
+            "output": output, "annotations": list(self.annotations),
         })
         self.train_stream: VideoMNISTStream | None = None
         self.val_stream: VideoMNISTStream | None = None
@@ -159,7 +168,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
                              f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
         common = dict(device=device, channels=self.channels, rank=rank, world_size=world,
-                      split_frames=self.split_frames, output=self.output)
+                      split_frames=self.split_frames, output=self.output, annotations=self.annotations)
         self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
         self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
                                            num_clips=self.val_clips, **common)
