@@ -275,5 +275,76 @@ def test_datamodule_streams_the_annotations_asked_for():
     assert batch["visibility"].shape == (2, 4, 1) and dm.hparams["annotations"] == ["visibility"]
     with pytest.raises(UsageError, match="^annotations: unknown 'box'"):
         VideoMNISTDataModule(annotations=["box"])
-    with pytest.raises(UsageError, match="^annotations: apply to synthesized streams"):
-        VideoMNISTDataModule(annotations=["boxes"], data_path="clips.h5")
+
+
+# ---------------------------------------------------------------------- files
+FILE_ANNOTATIONS = ("instance_mask", "boxes", "flow", "depth")
+FILE_FLAGS = ["--digits", "mnist-5k", "--sequence_length", "4", "--image_size", "32", "--num_digits", "2",
+              "--composite", "over", "--videos_per_digit", "2", "--test_videos_per_digit", "1", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("annotated") / "clips.h5"
+    from videomnist_gpu.cli import main
+
+    assert main(["generate", "--output_file", str(path), *FILE_FLAGS, "--annotations", *FILE_ANNOTATIONS]) == 0
+    return path
+
+
+def test_export_stores_the_annotations_one_clip_per_chunk_and_the_reader_returns_them(annotated):
+    import h5py
+
+    from videomnist_gpu import HDF5VideoDataset
+
+    config = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32, num_digits=2, composite="over")
+    clips = Synthesizer(config, device="cpu").render(torch.arange(20), annotations=FILE_ANNOTATIONS)
+    with h5py.File(annotated, "r") as f:
+        assert list(f.attrs["annotations"]) == list(FILE_ANNOTATIONS)
+        for name in FILE_ANNOTATIONS:
+            ds = f[f"train_{name}"]
+            assert ds.compression == "gzip" and ds.fletcher32
+            assert np.array_equal(ds[()], getattr(clips, name).numpy()), name
+        assert f["train_instance_mask"].chunks == (1, 4, 32, 32) and f["train_flow"].chunks == (1, 3, 2, 32, 32)
+        assert np.array_equal(f["train_center"][()], clips.center.numpy())
+    items = HDF5VideoDataset(annotated, 3, resolution=32, ground_truth=True)
+    item = items[5]  # clip 2, frames 1..3
+    assert items.window(5) == (2, 1)
+    assert torch.equal(item["instance_mask"], clips.instance_mask[2, 1:4])
+    assert torch.equal(item["flow"], clips.flow[2, 1:3])
+    assert torch.equal(item["boxes"], clips.boxes[2, 1:4]) and torch.equal(item["depth"], clips.depth[2])
+    assert torch.equal(item["center"], clips.center[2, 1:4]) and torch.equal(item["labels"], clips.label[2])
+    assert int(item["index"]) == 2 and item["video"].shape == (1, 3, 32, 32)
+    only = HDF5VideoDataset(annotated, 4, resolution=32, train=False, ground_truth=["depth"])[0]
+    assert set(only) == {"video", "label", "depth"}
+    with pytest.raises(UsageError, match="^ground_truth: .* holds no 'visibility' for the train split. It holds: "):
+        HDF5VideoDataset(annotated, 4, resolution=32, ground_truth=["visibility"])
+
+
+def test_verify_re_renders_the_annotations_and_catches_a_changed_one(annotated, tmp_path, capsys):
+    import shutil
+
+    import h5py
+
+    from videomnist_gpu.cli import main
+
+    assert main(["verify", str(annotated), "--device", "cpu"]) == 0
+    assert "annotations too" in capsys.readouterr().out
+    changed = tmp_path / "changed.h5"
+    shutil.copy(annotated, changed)
+    with h5py.File(changed, "r+") as f:
+        mask = f["train_instance_mask"][3]
+        mask[0, 0, 0] = 2
+        f["train_instance_mask"][3] = mask
+    assert main(["verify", str(changed), "--device", "cpu"]) == 1
+    assert "train clip 3: instance_mask differs from a re-render in 1 of 4096 values" in capsys.readouterr().err
+
+
+def test_an_unknown_annotation_on_the_command_line_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from videomnist_gpu.cli import main
+
+    path = tmp_path / "x.h5"
+    assert main(["generate", "--output_file", str(path), *FILE_FLAGS, "--annotations", "boxes", "mask"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: annotations: unknown 'mask'. Valid: {', '.join(ALL)}"]
+    assert list(tmp_path.iterdir()) == []

@@ -17,6 +17,7 @@ from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import removed_on_failure
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
+from videomnist_gpu.synth.ground_truth import ANNOTATION_NAMES
 from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
@@ -55,6 +56,8 @@ def add_parser(subparsers) -> None:
     add_flag(s, "batch_size", type=int,
              help=f"clips rendered and written at once (default {CPU_RENDER_SLICE} on CPU, fewer for longer or larger clips; "
              "512 on GPU; never changes the data)")
+    add_flag(s, "annotations", nargs="+", metavar="NAME",
+             help=f"ground truth to store beside the clips: any of {', '.join(ANNOTATION_NAMES)} (default none)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     add_flag(s, "overwrite", action="store_true", default=False, help="replace an existing output file")
     add_flag(s, "log_progress", action="store_true", default=False,
@@ -112,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         channels=1 if export["channels"] is None else export["channels"],
         compression="gzip" if export["compression"] is None else export["compression"],
         batch_size=1 if export["batch_size"] is None else export["batch_size"],  # validated here, chosen below
+        annotations=export["annotations"],
     )
     formats = list(args.formats) if args.formats is not None else list(SAMPLE_FORMATS)
     bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]
@@ -135,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         path = export_dataset(
             output, config, plan.videos_per_digit, plan.test_videos_per_digit, channels=plan.channels,
             compression=plan.compression, batch_size=batch_size, device=device, overwrite=args.overwrite,
-            keep_partial=args.keep_partial, log=log,
+            keep_partial=args.keep_partial, log=log, annotations=plan.annotations,
         )
         counts = plan.counts
         print(f"wrote {path}: {counts['train']} train + {counts['test']} test videos, "

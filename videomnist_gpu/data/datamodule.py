@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 
 from videomnist_gpu.data.prediction import check_split_frames
 from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, normalize_video
-from videomnist_gpu.errors import UsageError, check_int
+from videomnist_gpu.errors import check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.ground_truth import check_annotations
 
@@ -82,15 +82,16 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         output: ``float32`` (default): the streams yield VideoGPT batches; ``uint8``: they yield
             raw pixels, normalized after the batch reaches the training device (synthesis only).
         annotations: names from `ground_truth.ANNOTATION_NAMES` rendered with every streamed
-            batch, as extra keys on the training device (synthesis only); default none.
+            batch, as extra keys on the training device; with `data_path`, read from the file
+            (which must have been exported with them); default none.
 
     Shape:
         batch['video']: float32 (B, C, T, H, W) in [-0.5, 0.5] as the model receives it (after
             `on_after_batch_transfer`); ``context``/``target`` instead with `split_frames`.
         batch['label']: int64 (B,). Streamed batches also carry ``labels`` (B, K), ``motion``
             (B,), ``position`` (B, T, K, 2) and ``index`` (B,) (see `VideoMNISTStream`); HDF5
-            batches carry only ``video`` and ``label``. With `annotations`, streamed batches
-            carry those too.
+            batches carry only ``video`` and ``label``. With `annotations`, batches carry those
+            too.
 
     Raises:
         ValueError: `config` is not a config, dict or path; a config field (or the override of
@@ -98,7 +99,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             `output` is unknown, or is ``uint8`` together with `data_path`. Its subclass
             `UsageError` when `batch_size`, `num_workers`, `channels` or `val_clips` is not an
             integer at or above its minimum, `split_frames` does not fit the sequence length,
-            or `annotations` holds an unknown name or comes with `data_path`.
+            or `annotations` holds an unknown name.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
@@ -123,8 +124,6 @@ class VideoMNISTDataModule(pl.LightningDataModule):
         if output != "float32" and data_path is not None:
             raise ValueError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
         self.annotations = check_annotations(annotations)
-        if self.annotations and data_path is not None:
-            raise UsageError("annotations: apply to synthesized streams; data_path reads the file's video and label")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels
@@ -225,7 +224,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
 
         dataset = HDF5VideoDataset(self.data_path, self.config.sequence_length, train=train,
                                    resolution=self.config.image_size, channels=self.channels,
-                                   split_frames=self.split_frames)
+                                   split_frames=self.split_frames, ground_truth=self.annotations or False)
         generator = torch.Generator().manual_seed(self.seed) if train else None
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=train, generator=generator,
                           num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),

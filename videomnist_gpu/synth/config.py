@@ -33,7 +33,8 @@ PLACEMENTS = ("subpixel", "integer")
 COMPOSITES = ("max", "sum", "over")
 # Keys a dataset preset (configs/*.yaml) may hold beside the config's fields: `videomnist generate`
 # reads them; everything else that loads a preset skips them.
-EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size")
+EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size",
+               "annotations")
 
 
 @dataclasses.dataclass(frozen=True)

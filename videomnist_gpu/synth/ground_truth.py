@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
+import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError
 
-__all__ = ["Field", "PARAMETERS", "ANNOTATIONS", "FIELDS", "ANNOTATION_NAMES", "check_annotations", "field_shape"]
+__all__ = ["Field", "PARAMETERS", "ANNOTATIONS", "FIELDS", "ANNOTATION_NAMES", "check_annotations", "field_shape", "numpy_dtype"]
 
 
 class Field(NamedTuple):
@@ -126,3 +127,12 @@ def field_shape(name: str, B: int, T: int, K: int, H: int) -> tuple[int, ...]:
     """
     sizes = {"B": B, "T": T, "T-1": T - 1, "K": K, "H": H, "W": H}
     return tuple(sizes[d] if d in sizes else int(d) for d in FIELDS[name].shape.strip("(,)").split(", "))
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype of field `name`, as files and numpy arrays hold it.
+
+    >>> numpy_dtype("instance_mask")
+    dtype('uint8')
+    """
+    return np.dtype(str(FIELDS[name].dtype).removeprefix("torch."))
