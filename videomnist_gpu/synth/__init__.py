@@ -8,6 +8,8 @@
 - `render`: the reference renderer, the definition of what a clip looks like.
 - `render_fast`: the fast render kernels that match it.
 - `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
+- `ground_truth`: the one description of every ground-truth field (names, dtypes, shapes, meaning).
+- `annotations`: masks, boxes, visibility and optical flow computed from each digit's own layer.
 - `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.
 
 May import: `videomnist_gpu.errors` only. Everything else in the package builds on this.
