@@ -348,3 +348,21 @@ def test_an_unknown_annotation_on_the_command_line_is_one_line_and_writes_nothin
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: annotations: unknown 'mask'. Valid: {', '.join(ALL)}"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_overlays_show_boxes_masks_and_flow_in_a_gif(tmp_path):
+    from PIL import Image
+
+    from videomnist_gpu.viz.overlays import flow_to_rgb, mask_to_rgb, save_overlay
+
+    clips = Synthesizer(CONFIGS["over"], device="cpu").render(torch.arange(2), annotations=("boxes", "instance_mask",
+                                                                                             "flow"))
+    path = save_overlay(clips, tmp_path / "clip.gif", index=1, scale=2)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 6 and gif.size == (3 * 128 + 2 * 2, 128)
+    assert mask_to_rgb(clips.instance_mask[1, 0])[clips.instance_mask[1, 0].numpy() == 0].max() == 0
+    right = torch.zeros(2, 1, 1)
+    right[0] = 1.0
+    assert flow_to_rgb(right).tolist() == [[[255, 0, 0]]]  # right is red at full length
+    with pytest.raises(UsageError, match="^annotations: overlays need"):
+        save_overlay(Synthesizer(CONFIGS["over"], device="cpu").render([0]), tmp_path / "x.gif")

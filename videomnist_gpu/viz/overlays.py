@@ -17,12 +17,18 @@ Convention:
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["DIGIT_COLORS", "mask_to_rgb", "flow_to_rgb", "draw_boxes"]
+from videomnist_gpu.errors import UsageError
+from videomnist_gpu.viz.visualize import (SEPARATOR_VALUE, SEPARATOR_WIDTH, _check_fps, _check_format, _target,
+                                          _write_animation)
+
+__all__ = ["DIGIT_COLORS", "mask_to_rgb", "flow_to_rgb", "draw_boxes", "overlay_frames", "save_overlay"]
 
 DIGIT_COLORS = np.array([[230, 25, 75], [60, 180, 75], [0, 130, 200], [255, 225, 25]], dtype=np.uint8)  # (4, 3)
 
@@ -90,3 +96,80 @@ def draw_boxes(frames: Any, boxes: Any, colors: Any = None, thickness: int = 1) 
             out[t, y:y + h, x:x + d] = c
             out[t, y:y + h, x + w - d:x + w] = c
     return out
+
+
+def _labelled_boxes(frames: np.ndarray, boxes: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Upscaled frames with each visible digit's box and ``id:class`` above it (Pillow's font).
+
+    Shape: frames uint8 (T, H, W, 3); boxes (T, K, 4) in unscaled pixels; labels (K,); returns
+    uint8 (T, kH, kW, 3).
+    """
+    from PIL import Image, ImageDraw
+
+    out = []
+    for t, frame in enumerate(frames.repeat(k, axis=1).repeat(k, axis=2)):
+        image = Image.fromarray(frame)
+        draw = ImageDraw.Draw(image)
+        for d, (x, y, w, h) in enumerate(boxes[t].tolist()):
+            if w <= 0:
+                continue
+            color = tuple(int(c) for c in DIGIT_COLORS[d % len(DIGIT_COLORS)])
+            draw.rectangle([x * k, y * k, (x + w) * k - 1, (y + h) * k - 1], outline=color)
+            draw.text((x * k + 1, max(0, y * k - 11)), f"{d + 1}:{int(labels[d])}", fill=color)
+        out.append(np.asarray(image))
+    return np.stack(out)
+
+
+def overlay_frames(clips: Any, index: int = 0, scale: int = 4) -> np.ndarray:
+    """One clip and its ground truth as colour frames, panels side by side.
+
+    Panels, each when the clips carry what it needs: the video with each digit's box and
+    ``track id:class`` (`boxes`), the instance mask in `DIGIT_COLORS` (`instance_mask`), the
+    flow to the next frame as colours (`flow`; the last frame has none and stays black). The
+    flow's brightness is relative to the clip's longest vector.
+
+    Args:
+        clips: `Clips` from `Synthesizer.render(..., annotations=...)`.
+        index: which clip of the batch.
+        scale: integer upscale of every panel.
+
+    Shape: returns uint8 (T, scale*H, P*scale*W + (P-1)*sep, 3) for P panels.
+
+    Raises:
+        UsageError: the clips carry none of boxes, instance_mask and flow.
+    """
+    video = _numpy(clips.video[index])  # (T, H, W)
+    T, H, W = video.shape
+    panels = []
+    if clips.boxes is not None:
+        grey = np.repeat(video[..., None], 3, axis=-1)  # (T, H, W, 3)
+        panels.append(_labelled_boxes(grey, _numpy(clips.boxes[index]), _numpy(clips.label[index]), scale))
+    if clips.instance_mask is not None:
+        panels.append(mask_to_rgb(clips.instance_mask[index]))
+    if clips.flow is not None:
+        flow = np.zeros((T, H, W, 3), np.uint8)
+        flow[:-1] = flow_to_rgb(clips.flow[index])
+        panels.append(flow)
+    if not panels:
+        raise UsageError("annotations: overlays need boxes, instance_mask or flow; render with annotations=...")
+    panels = [p if p.shape[1] == scale * H else p.repeat(scale, axis=1).repeat(scale, axis=2) for p in panels]
+    sep = np.full((T, scale * H, SEPARATOR_WIDTH, 3), SEPARATOR_VALUE, np.uint8)
+    out = [panels[0]]
+    for panel in panels[1:]:
+        out += [sep, panel]
+    return np.concatenate(out, axis=2)
+
+
+def save_overlay(clips: Any, path: str | os.PathLike, index: int = 0, fmt: str = "gif", fps: float = 10,
+                 scale: int = 4) -> Path:
+    """Save `overlay_frames` of clip `index` as an animated GIF or an MP4 (written via ``path.partial``).
+
+    Raises:
+        UsageError: as `overlay_frames`; `fmt` is not gif or mp4; `fps` is not a positive number;
+            `path` is empty or a directory.
+    """
+    fmt, fps = _check_format(fmt, ("gif", "mp4")), _check_fps(fps)
+    frames = overlay_frames(clips, index, scale)
+    target = _target(path)
+    _write_animation(frames, target, fmt, fps)
+    return target
