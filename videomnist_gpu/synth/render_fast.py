@@ -197,7 +197,8 @@ def render_translation(
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2), (x, y) of each digit's centre
         in canvas pixels (pixel k spans [k, k+1)). out: uint8 (B, T, H, H), contiguous, or None.
-        Returns uint8 (B, T, H, H) (``out`` when given).
+        composite, depth, layers: as `render_fast` takes them. Returns uint8 (B, T, H, H)
+        (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     dev = sprites.device
@@ -236,8 +237,9 @@ def render_integer(
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2) with ``centers - S/2`` whole
-        (other values are rounded down). out: uint8 (B, T, H, H), contiguous, or None. Returns
-        uint8 (B, T, H, H) (``out`` when given).
+        (other values are rounded down). out: uint8 (B, T, H, H), contiguous, or None.
+        composite, depth, layers: as `render_fast` takes them. Returns uint8 (B, T, H, H)
+        (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     corner = torch.floor(centers.to(torch.float32).transpose(1, 2) - S / 2).to(torch.int64)  # (B, K, T, 2)
@@ -296,7 +298,8 @@ def render_affine(
         (B, T, K). Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2.
         ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). ``shrinking=False``
         is the caller's promise that every scale is >= 1 (exact either way; faster). out: uint8
-        (B, T, H, H), contiguous, or None. Returns uint8 (B, T, H, H) (``out`` when given).
+        (B, T, H, H), contiguous, or None. composite, depth, layers: as `render_fast` takes
+        them. Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     P = min(int(patch_size), H)  # a patch as large as the canvas samples the canvas itself

@@ -228,8 +228,8 @@ class Synthesizer:
 
         The result is on this synthesizer's device; on the CPU its video is pooled memory that
         no later call writes while anything still references it. B = 0 gives empty `Clips`.
-        Asking for no annotation renders exactly as fast as before; annotations are computed
-        from each digit's own layer, kept only when some are asked for.
+        Annotations are computed from each digit's own layer, which is kept only when some
+        annotation is asked for: asking for none costs nothing.
 
         Args:
             indices: clip indices >= 0 (moved to the device as int64).
