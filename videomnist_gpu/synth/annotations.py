@@ -176,7 +176,7 @@ def annotate(names: tuple[str, ...], layers: torch.Tensor, p: ClipParams, depth:
     if "depth" in names:
         out["depth"].copy_(depth)
     amodal = None
-    if "amodal_boxes" in names or (K == 1 and "boxes" in names):
+    if "amodal_boxes" in names or (K == 1 and {"boxes", "visibility"}.intersection(names)):
         amodal = tight_boxes(layers).transpose(1, 2)  # (B, T, K, 4)
         if "amodal_boxes" in names:
             out["amodal_boxes"].copy_(amodal)
@@ -191,7 +191,7 @@ def annotate(names: tuple[str, ...], layers: torch.Tensor, p: ClipParams, depth:
         if "boxes" in names:
             out["boxes"].copy_(amodal)
         if "visibility" in names:
-            out["visibility"][:, :, 0] = layers[:, 0].amax(dim=(2, 3)) > 0  # (B, T): 1, or 0 without ink
+            out["visibility"][:, :, 0] = amodal[:, :, 0, 2] > 0  # (B, T): 1, or 0 without ink (an empty box)
         if semantic is not None:
             torch.mul(mask, (p.label[:, 0] + 1).to(torch.uint8)[:, None, None, None], out=semantic)
         return
