@@ -202,6 +202,8 @@ def test_annotations_do_not_depend_on_the_batch():
     assert torch.equal(torch.cat([p.video for p in pieces]), whole.video)
     plain = synth.render(torch.arange(20))  # asking for annotations changes no pixel
     assert torch.equal(plain.video, whole.video) and plain.instance_mask is None
+    empty = synth.render(torch.arange(0), annotations=ALL)
+    assert all(getattr(empty, name).shape == field_shape(name, 0, 6, 3, 64) for name in ALL)
 
 
 def test_the_centre_is_where_the_digit_turns_and_the_new_counter_moves_nothing():
