@@ -64,7 +64,8 @@ def tiny(tmp_path_factory) -> Path:
 # ---------------------------------------------------------------------- layout
 def test_layout_dtypes_shapes_attributes_counts(tiny):
     with h5py.File(tiny, "r") as f:
-        assert set(f) == {f"{s}_{n}" for s in ("train", "test") for n in ("data", "idx", "labels", "motion", "position")}
+        assert set(f) == {f"{s}_{n}" for s in ("train", "test")
+                          for n in ("data", "idx", "labels", "motion", "position", "center")}
         assert ATTRS <= set(f.attrs)
         a = f.attrs
         assert (a["sequence_length"], a["resolution"], a["fps"], a["n_classes"]) == (4, 32, 10, 10)

@@ -194,7 +194,7 @@ def test_standard_presets_render_on_fake_cuda():
 
 @pytest.mark.parametrize("field, value, message", [
     ("placement", "nearest", "placement: unknown 'nearest'. Valid: subpixel, integer"),
-    ("composite", "add", "composite: unknown 'add'. Valid: max, sum"),
+    ("composite", "add", "composite: unknown 'add'. Valid: max, sum, over"),
 ])
 def test_bad_placement_or_composite_is_one_line(field, value, message):
     with pytest.raises(ValueError) as err:

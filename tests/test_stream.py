@@ -15,7 +15,7 @@ from videomnist_gpu import Synthesizer, VideoMNISTConfig, VideoMNISTStream
 from videomnist_gpu.data.stream import batch_from_clips, normalize_video
 
 CONFIG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32)
-KEYS = ("video", "label", "labels", "motion", "position", "index")
+KEYS = ("video", "label", "labels", "motion", "center", "position", "angle", "scale", "index")
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.atomic_file import check_output_file, removed_on_failure
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, preset_values
+from videomnist_gpu.synth.ground_truth import ANNOTATION_NAMES
 from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
 
 # Keys a --config file may hold besides VideoMNISTConfig's fields.
@@ -53,6 +54,8 @@ def add_parser(subparsers) -> None:
     add_flag(s, "batch_size", type=int,
              help=f"clips rendered and written at once (default {Synthesizer(VideoMNISTConfig(), 'cpu').preferred_batch_size} on CPU, fewer for longer or larger clips; "
              "512 on GPU; never changes the data)")
+    add_flag(s, "annotations", nargs="+", metavar="NAME",
+             help=f"ground truth to store beside the clips: any of {', '.join(ANNOTATION_NAMES)} (default none)")
     add_flag(s, "device", help="where to render, e.g. cpu, cuda, cuda:1 (default: CUDA when available)")
     add_flag(s, "backend", choices=("auto", "torch", "triton"), default="auto", metavar="auto|torch|triton",
              help="auto: the fused Triton kernel on CUDA when installed, else torch (default auto); recorded in the file")
@@ -110,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         channels=1 if export["channels"] is None else export["channels"],
         compression="gzip" if export["compression"] is None else export["compression"],
         batch_size=default_batch_size(device, config) if export["batch_size"] is None else export["batch_size"],
+        annotations=export["annotations"],
     )
     formats = list(args.formats) if args.formats is not None else list(SAMPLE_FORMATS)
     bad = [fmt for fmt in formats if fmt not in SAMPLE_FORMATS]

@@ -38,6 +38,7 @@ from videomnist_gpu.data.prediction import check_split_frames
 from videomnist_gpu.data.stream import OUTPUTS, VideoMNISTStream, check_channels
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
+from videomnist_gpu.synth.ground_truth import check_annotations
 from videomnist_gpu.synth.pixels import normalize_video
 from videomnist_gpu.synth.render_triton import BACKENDS
 
@@ -72,13 +73,17 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raw pixels, normalized after the batch reaches the training device (synthesis only).
         backend: the streams' synthesis backend, ``auto`` (default), ``torch`` or ``triton``
             (see `Synthesizer`); checked against the training device in `setup`.
+        annotations: names from `ground_truth.ANNOTATION_NAMES` rendered with every streamed
+            batch, as extra keys on the training device; with `data_path`, read from the file
+            (which must have been exported with them); default none.
 
     Shape:
         batch['video']: float32 (B, C, T, H, W) in [-0.5, 0.5] as the model receives it (after
             `on_after_batch_transfer`); ``context``/``target`` instead with `split_frames`.
         batch['label']: int64 (B,). Streamed batches also carry ``labels`` (B, K), ``motion``
             (B,), ``position`` (B, T, K, 2) and ``index`` (B,) (see `VideoMNISTStream`); HDF5
-            batches carry only ``video`` and ``label``.
+            batches carry only ``video`` and ``label``. With `annotations`, batches carry those
+            too.
 
     Raises:
         UsageError: (a `ValueError`) in one line naming the argument: `config` is not a config,
@@ -86,8 +91,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             `sequence_length`/`resolution`) fails validation, or the YAML preset cannot be read;
             `output` is unknown, or is ``uint8`` together with `data_path`; `batch_size`,
             `num_workers` or `val_clips` is not an integer at or above its minimum, `channels`
-            is not 1 or 3, `split_frames` does not fit the sequence length, or `backend` is
-            unknown.
+            is not 1 or 3, `split_frames` does not fit the sequence length, `backend` is unknown, or
+            `annotations` holds an unknown name.
     """
 
     def __init__(self, config: VideoMNISTConfig | dict | str | Path | None = None,
@@ -95,7 +100,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
                  batch_size: int = 32, num_workers: int = 0, channels: int = 1,
                  data_path: str | Path | None = None, val_clips: int = 1000, seed: int = 0,
                  split_frames: tuple[int, int] | None = None, output: str = "float32",
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", annotations: str | tuple[str, ...] | None = ()) -> None:
         super().__init__()
         config = as_config(config)
         changes: dict[str, Any] = {}
@@ -114,6 +119,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise UsageError(f"output: {output!r} applies to synthesized streams; data_path reads float32 batches")
         if backend not in BACKENDS:
             raise UsageError(f"backend: unknown {backend!r}. Valid: {', '.join(BACKENDS)}")
+        self.annotations = check_annotations(annotations)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.channels = channels
@@ -129,7 +135,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             "resolution": self.config.image_size, "batch_size": batch_size, "num_workers": num_workers,
             "channels": channels, "data_path": self.data_path, "val_clips": val_clips, "seed": seed,
             "split_frames": None if self.split_frames is None else list(self.split_frames),
-            "output": output, "backend": backend,
+            "output": output, "backend": backend, "annotations": list(self.annotations),
         })
         self.train_stream: VideoMNISTStream | None = None
         self.val_stream: VideoMNISTStream | None = None
@@ -158,7 +164,8 @@ class VideoMNISTDataModule(pl.LightningDataModule):
             raise ValueError(f"num_workers: synthesizing on {device} needs num_workers=0 "
                              f"(CUDA cannot run in forked DataLoader workers), got {self.num_workers}")
         common = dict(device=device, channels=self.channels, rank=rank, world_size=world,
-                      split_frames=self.split_frames, output=self.output, backend=self.backend)
+                      split_frames=self.split_frames, output=self.output, backend=self.backend,
+                      annotations=self.annotations)
         self.train_stream = VideoMNISTStream(self.config, self.batch_size, "train", **common)
         self.val_stream = VideoMNISTStream(self.config, self.batch_size, "test",
                                            num_clips=self.val_clips, **common)
@@ -215,7 +222,7 @@ class VideoMNISTDataModule(pl.LightningDataModule):
 
         dataset = HDF5VideoDataset(self.data_path, self.config.sequence_length, train=train,
                                    resolution=self.config.image_size, channels=self.channels,
-                                   split_frames=self.split_frames)
+                                   split_frames=self.split_frames, ground_truth=self.annotations or False)
         generator = torch.Generator().manual_seed(self.seed) if train else None
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=train, generator=generator,
                           num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),

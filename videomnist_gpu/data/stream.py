@@ -36,6 +36,7 @@ from videomnist_gpu.data.prediction import check_split_frames, split_prediction
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
 from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.ground_truth import check_annotations
 from videomnist_gpu.synth.keyed_random import check_split
 from videomnist_gpu.synth.pixels import normalize_video
 from videomnist_gpu.synth.synthesizer import Clips, Synthesizer
@@ -76,7 +77,9 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
         video: float32 (B, C, T, H, W) in [-0.5, 0.5], ``u8 / 255 - 0.5`` (uint8 (B, C, T, H, W)
             in 0..255 with ``output="uint8"``).
         label: int64 (B,), class of the first digit. labels: int64 (B, K).
-        motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,).
+        Then every ground-truth field the clips carry, under its name
+        (`videomnist_gpu.synth.ground_truth`): motion (B,), center and position (B, T, K, 2),
+        angle and scale (B, T, K), index (B,), and the annotations that were rendered.
 
     Arguments are not checked here (`VideoMNISTStream` checks them): any `output` other than
     ``float32`` leaves the video uint8.
@@ -86,14 +89,8 @@ def batch_from_clips(clips: Clips, channels: int = 1, output: str = "float32",
         video = normalized if normalized is not None else normalize_video(video, out)  # (B, 1, T, H, W) float32
     if channels != 1:
         video = video.expand(-1, channels, -1, -1, -1)  # (B, C, T, H, W), stride 0 over C
-    return {
-        "video": video,
-        "label": clips.label[:, 0],
-        "labels": clips.label,
-        "motion": clips.motion,
-        "position": clips.position,
-        "index": clips.index,
-    }
+    truth = clips.ground_truth()
+    return {"video": video, "label": truth["label"][:, 0], "labels": truth.pop("label"), **truth}
 
 
 class VideoMNISTStream(IterableDataset):
@@ -123,7 +120,10 @@ class VideoMNISTStream(IterableDataset):
             to move), to be normalized on the training device with `normalize_video`
             (`VideoMNISTDataModule(output="uint8")` does it after the batch reaches the device).
         backend: the synthesizer's backend, ``auto``, ``torch`` or ``triton`` (see `Synthesizer`);
-            with ``triton`` the float32 video comes out of the same kernel launch as the pixels.
+            with ``triton`` the float32 video comes out of the same kernel launch as the pixels
+            (annotations and the ``over`` composite are rendered by the torch backend).
+        annotations: names from `ground_truth.ANNOTATION_NAMES` to render with every batch
+            (extra keys of the same names, on `device`); default none, which costs nothing.
 
     On a CPU the float video of every batch is written into memory reused from earlier batches
     that nobody holds any more (`cpu_buffers.OutputPool`), never into a batch still in use.
@@ -133,7 +133,10 @@ class VideoMNISTStream(IterableDataset):
             with `split_frames`, ``context`` (B, C, n_past, H, W) and ``target``
             (B, C, n_future, H, W) instead.
         label: int64 (B,), class of the first digit. labels: int64 (B, K).
-        motion: int64 (B,). position: float32 (B, T, K, 2). index: int64 (B,), the clip indices.
+        motion: int64 (B,). center, position: float32 (B, T, K, 2). angle, scale: float32
+        (B, T, K). index: int64 (B,), the clip indices. The annotations asked for, as
+        `Clips` holds them (e.g. instance_mask uint8 (B, T, H, W), flow float32
+        (B, T-1, 2, H, W)); `split_frames` cuts only the video.
         B is `batch_size`, except in a finite stream's last global batch, which may be smaller.
 
     Raises:
@@ -143,8 +146,8 @@ class VideoMNISTStream(IterableDataset):
             `num_clips`, `rank` or `world_size` is not an integer at or above its minimum,
             `channels` is not 1 or 3, `split` is unknown, `split_frames` is not two
             integers >= 1 adding up to ``config.sequence_length``, `device` does not exist
-            on this machine (the message lists those that do), or `backend` is unknown or
-            cannot run here.
+            on this machine (the message lists those that do), `backend` is unknown or
+            cannot run here, or `annotations` holds an unknown name.
         UsageError: at iteration, the stream is given to a DataLoader with a ``batch_size``
             (each item already is a batch: write ``DataLoader(stream, batch_size=None)``).
         RuntimeError: at iteration, the stream runs in a DataLoader worker with a non-CPU device.
@@ -156,7 +159,8 @@ class VideoMNISTStream(IterableDataset):
                  device: torch.device | str | None = None, channels: int = 1,
                  num_clips: int | None = None, rank: int | None = None,
                  world_size: int | None = None, split_frames: tuple[int, int] | None = None,
-                 output: str = "float32", backend: str = "auto") -> None:
+                 output: str = "float32", backend: str = "auto",
+                 annotations: str | tuple[str, ...] | None = ()) -> None:
         super().__init__()
         config = as_config(config)
         check_int("batch_size", batch_size, 1)
@@ -181,6 +185,7 @@ class VideoMNISTStream(IterableDataset):
         self.channels = channels
         self.split_frames = check_split_frames(split_frames, config.sequence_length)
         self.output = output
+        self.annotations = check_annotations(annotations)
         self.num_clips = num_clips
         self._rank, self._world_size = rank, world_size
         self._buffers = OutputPool()  # float videos of CPU batches
@@ -238,10 +243,10 @@ class VideoMNISTStream(IterableDataset):
         for batch_number, lo, hi in ranges:
             indices = torch.arange(lo, hi, dtype=torch.int64, device=self.device)  # (B,)
             fused = None
-            if self.output == "float32" and self.synthesizer.backend == "triton":  # written by the render's launch
-                T, H = self.config.sequence_length, self.config.image_size
+            if self.output == "float32" and self.synthesizer.backend_for(self.annotations) == "triton":
+                T, H = self.config.sequence_length, self.config.image_size  # written by the render's launch
                 fused = torch.empty(hi - lo, 1, T, H, H, dtype=torch.float32, device=self.device)  # (B, 1, T, H, W)
-            clips = self.synthesizer.render(indices, self.split, float_video=fused)
+            clips = self.synthesizer.render(indices, self.split, self.annotations, float_video=fused)
             out = None
             if self.output == "float32" and self.device.type == "cpu" and fused is None:
                 out = self._buffers.empty((hi - lo, 1, *clips.video.shape[1:]), torch.float32)  # (B, 1, T, H, W)
@@ -329,7 +334,7 @@ class VideoMNISTStream(IterableDataset):
     def __repr__(self) -> str:
         return (f"VideoMNISTStream(split={self.split!r}, batch_size={self.batch_size}, device={self.device}, "
                 f"channels={self.channels}, output={self.output!r}, num_clips={self.num_clips}, "
-                f"split_frames={self.split_frames}, config={self.config})")
+                f"split_frames={self.split_frames}, annotations={self.annotations}, config={self.config})")
 
 
 def _refuse_batching_loader(caller) -> None:

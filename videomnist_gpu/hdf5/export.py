@@ -40,6 +40,7 @@ from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_nam
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
+from videomnist_gpu.synth.ground_truth import check_annotations
 from videomnist_gpu.synth.synthesizer import Clips, Synthesizer, as_device
 
 __all__ = [
@@ -76,6 +77,7 @@ class ExportPlan:
     channels: int = 1
     compression: str = "gzip"
     batch_size: int = 64
+    annotations: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -96,7 +98,8 @@ def _check_config(config: object) -> None:
 
 
 def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_videos_per_digit: int | None = None,
-                channels: int = 1, compression: str | None = "gzip", batch_size: int = 64) -> ExportPlan:
+                channels: int = 1, compression: str | None = "gzip", batch_size: int = 64,
+                annotations: tuple[str, ...] | None = ()) -> ExportPlan:
     """Validate the export settings; `test_videos_per_digit` defaults to `videos_per_digit // 5`, at least 1.
 
     Arguments as in `export_dataset` (here `batch_size` defaults to 64 and may not be None).
@@ -104,7 +107,8 @@ def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_vid
     Raises:
         UsageError: `config` is not a `VideoMNISTConfig`; `videos_per_digit`,
             `test_videos_per_digit` or `batch_size` is not an integer >= 1; `channels` is not 1
-            or 3; or `compression` is not one of `COMPRESSIONS` (or None).
+            or 3; `compression` is not one of `COMPRESSIONS` (or None); or `annotations` holds
+            an unknown name.
     """
     _check_config(config)
     vpd = check_int("videos_per_digit", videos_per_digit, 1)
@@ -113,18 +117,15 @@ def plan_export(config: VideoMNISTConfig, videos_per_digit: int = 1000, test_vid
     channels = check_choice("channels", channels, (1, 3))
     compression = check_choice("compression", "none" if compression is None else compression, COMPRESSIONS)
     batch = check_int("batch_size", batch_size, 1)
-    return ExportPlan(config, vpd, tvpd, int(channels), compression, batch)
+    return ExportPlan(config, vpd, tvpd, int(channels), compression, batch, check_annotations(annotations))
 
 
 def estimate_bytes(plan: ExportPlan) -> int:
     """Upper estimate of the file size, uncompressed (compression only makes it smaller in practice)."""
-    c = plan.config
-    n = sum(plan.counts.values())
-    t, k, hw = c.sequence_length, c.num_digits, c.image_size**2
-    per_clip = t * hw * plan.channels + 8 + 8 * k + 8 + 4 * t * k * 2
-    if not c.translation_only:
-        per_clip += 2 * 4 * t * k
-    return int(n * per_clip * _FREE_SPACE_SLACK) + 64 * 1024
+    raw = sum(int(np.prod(spec.shape)) * spec.dtype.itemsize
+              for split, n in plan.counts.items()
+              for spec in dataset_specs(plan.config, plan.channels, n, annotations=plan.annotations).values())
+    return int(raw * _FREE_SPACE_SLACK) + 64 * 1024
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool = False, create_parent: bool = True) -> Path:
@@ -142,7 +143,7 @@ def _create(f, plan: ExportPlan, split: str, n: int) -> dict:
         opts["compression_opts"] = DEFLATE_LEVEL
     return {name: f.create_dataset(dataset_name(split, name), shape=spec.shape, dtype=spec.dtype,
                                    chunks=spec.chunks, **opts)
-            for name, spec in dataset_specs(plan.config, plan.channels, n).items()}
+            for name, spec in dataset_specs(plan.config, plan.channels, n, annotations=plan.annotations).items()}
 
 
 def _write_attrs(f, plan: ExportPlan, synth: Synthesizer) -> None:
@@ -150,7 +151,8 @@ def _write_attrs(f, plan: ExportPlan, synth: Synthesizer) -> None:
     write_attrs(f, file_attrs(plan.config, channels=plan.channels, counts=plan.counts,
                               digit_source=bank_train.source,
                               fingerprints={"train": bank_train.fingerprint, "test": bank_test.fingerprint},
-                              render_device=synth.device.type, render_backend=synth.backend))
+                              render_device=synth.device.type, render_backend=synth.backend_for(plan.annotations),
+                              annotations=plan.annotations))
 
 
 def _clip_arrays(clips: Clips, plan: ExportPlan) -> dict[str, np.ndarray]:
@@ -159,17 +161,14 @@ def _clip_arrays(clips: Clips, plan: ExportPlan) -> dict[str, np.ndarray]:
     video = clips.video.cpu().numpy()  # (B, T, H, W)
     if plan.channels == 3:
         video = np.repeat(video[..., None], 3, axis=-1)  # (B, T, H, W, 3)
-    label = clips.label.cpu().numpy()  # (B, K)
-    out = {
+    truth = {name: value.cpu().numpy() for name, value in clips.ground_truth().items()}  # ground truth, by name
+    label = truth.pop("label")  # (B, K)
+    return {
+        **truth,
         "data": video.reshape(b * t, *video.shape[2:]),  # (B*T, H, W[, 3])
-        "idx": clips.index.cpu().numpy() * t,  # (B,)
+        "idx": truth["index"] * t,  # (B,)
         "labels": label[:, 0] if plan.config.num_digits == 1 else label,  # (B,) or (B, K)
-        "motion": clips.motion.cpu().numpy(),  # (B,)
-        "position": clips.position.cpu().numpy().astype(np.float32),  # (B, T, K, 2)
-        "angle": clips.angle.cpu().numpy().astype(np.float32),  # (B, T, K)
-        "scale": clips.scale.cpu().numpy().astype(np.float32),  # (B, T, K)
     }
-    return out
 
 
 def _progress_bar(total: int, enabled: bool | None):
@@ -196,6 +195,7 @@ def export_dataset(
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
     synthesizer: Synthesizer | None = None,
+    annotations: tuple[str, ...] | None = (),
 ) -> Path:
     """Render and write a VideoMNIST HDF5 file; returns its path.
 
@@ -203,8 +203,9 @@ def export_dataset(
     ``0 .. 10 * test_videos_per_digit - 1`` of the test split in the layout of
     `videomnist_gpu.hdf5.layout` (per split: ``{split}_data`` uint8 (N*T, H, W) or
     (N*T, H, W, 3), ``{split}_idx`` int64 (N,), ``{split}_labels`` int64 (N,) or (N, K),
-    ``{split}_motion`` int64 (N,), ``{split}_position`` float32 (N, T, K, 2), and
-    ``{split}_angle``/``{split}_scale`` float32 (N, T, K) when the config rotates/scales), into
+    ``{split}_motion`` int64 (N,), ``{split}_position`` and ``{split}_center`` float32
+    (N, T, K, 2), ``{split}_angle``/``{split}_scale`` float32 (N, T, K) when the config
+    rotates/scales, and the `annotations` asked for), into
     ``PATH.partial``, renamed to `path` only after a clean finish.
 
     Args:
@@ -231,6 +232,9 @@ def export_dataset(
         progress: tqdm bar on stderr; None = only when stderr is a terminal.
         log: called with a short line after each written batch (for `--debug`).
         synthesizer: reuse one (must hold `config`); default builds one on `device`.
+        annotations: names from `ground_truth.ANNOTATION_NAMES` to store as datasets
+            ``{split}_{name}`` (e.g. ``train_instance_mask`` uint8 (N, T, H, W), one clip per
+            chunk, compressed like the data), listed in the file attribute ``annotations``.
 
     Returns:
         `path` (as a `Path`, ``~`` expanded), now complete.
@@ -238,7 +242,8 @@ def export_dataset(
     Raises:
         UsageError: nothing is written when: `config` is not a `VideoMNISTConfig`;
             `videos_per_digit`, `test_videos_per_digit` or `batch_size` is not an integer >= 1;
-            `channels` is not 1 or 3; `compression` is unknown; `path` is empty, a directory,
+            `channels` is not 1 or 3; `compression` is unknown; `annotations` holds an unknown
+            name; `path` is empty, a directory,
             exists without `overwrite`, or its directory is under a file, cannot be created or
             is not writable; `synthesizer` holds another config; or the digits of either split
             cannot be loaded (see `load_digit_bank`).
@@ -250,7 +255,8 @@ def export_dataset(
     """
     if isinstance(config, ExportPlan):
         given = {"videos_per_digit": (videos_per_digit, 1000), "test_videos_per_digit": (test_videos_per_digit, None),
-                 "channels": (channels, 1), "compression": (compression, "gzip"), "batch_size": (batch_size, None)}
+                 "channels": (channels, 1), "compression": (compression, "gzip"), "batch_size": (batch_size, None),
+                 "annotations": (annotations, ())}
         extra = [name for name, (value, default) in given.items() if value != default]
         if extra:
             raise UsageError(f"{extra[0]}: given with an ExportPlan, which holds it; set it in plan_export")
@@ -259,7 +265,8 @@ def export_dataset(
         _check_config(config)  # before the default batch size reads it
         if batch_size is None:
             batch_size = default_batch_size(synthesizer.device if synthesizer is not None else device, config)
-        plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size)
+        plan = plan_export(config, videos_per_digit, test_videos_per_digit, channels, compression, batch_size,
+                           annotations)
     config = plan.config
     path = check_output_path(path, overwrite=overwrite)
     partial = partial_path(path)
@@ -280,7 +287,7 @@ def export_dataset(
                 t = config.sequence_length
                 for start in range(0, n, plan.batch_size):
                     stop = min(n, start + plan.batch_size)
-                    clips = synth.render(torch.arange(start, stop, dtype=torch.int64), split)
+                    clips = synth.render(torch.arange(start, stop, dtype=torch.int64), split, plan.annotations)
                     hold_for_test(f"{split}_batch_{start // plan.batch_size}")
                     arrays = _clip_arrays(clips, plan)
                     for name, ds in datasets.items():

@@ -19,6 +19,10 @@ Convention:
     train at, `--image_size`, rather than resample).
     With `split_frames=(n_past, n_future)` (adding up to `sequence_length`) items carry
     'context' (C, n_past, H, W) and 'target' (C, n_future, H, W) instead of 'video'.
+    With `ground_truth`, items also carry the clip's stored ground truth under the names of
+    `videomnist_gpu.synth.ground_truth` (the class of every digit as 'labels' (K,), 'index' the
+    clip's row), per-frame fields cut to the window: e.g. 'center' (L, K, 2), 'instance_mask'
+    (L, H, W), 'flow' (L-1, 2, H, W).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import torch
 from videomnist_gpu.data.prediction import check_split_frames, split_prediction
 from videomnist_gpu.errors import UsageError, VideoMNISTError, check_choice, check_int
 from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name
+from videomnist_gpu.synth.ground_truth import FIELDS
 from videomnist_gpu.synth.pixels import normalize_video
 
 __all__ = ["HDF5VideoDataset", "open_hdf5"]
@@ -83,6 +88,10 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         channels: 1 or 3 output channels; None keeps what the file stores.
         split_frames: (n_past, n_future) adding up to `sequence_length`: items carry 'context'
             and 'target' instead of 'video'; None: 'video'.
+        ground_truth: True: items carry every ground-truth dataset the file holds (motion,
+            center, position, angle, scale, the annotations it was exported with, ...) and
+            'labels' and 'index'; a list of names: those only; False (default): only 'video'
+            and 'label'.
 
     The constructor opens the file once to check its layout and read the index and labels; the
     frames are read per item through a handle opened lazily, once per process (DataLoader
@@ -94,14 +103,17 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         item['label']: int64 () (the clip's class), or (K,) for files with K > 1 digits per clip.
         With `split_frames`: item['context'] (C, n_past, H, W) and item['target']
         (C, n_future, H, W) instead of item['video'].
+        With `ground_truth`: item['labels'] int64 (K,), item['index'] int64 (), and each stored
+        field as one clip of it (`ground_truth.FIELDS` without the clip axis), per-frame ones
+        cut to the window's L frames (L-1 for 'flow').
         labels (attribute): int64 (N,) or (N, K), one row per clip of the split.
 
     Raises:
         UsageError: `sequence_length` or `resolution` is not an integer >= 1; `channels` is not
             1, 3 or None; `split_frames` is not two integers >= 1 adding up to
             `sequence_length`; `path` does not exist, is a directory, is empty or is not HDF5;
-            `resolution` differs from the file's; or `sequence_length` is longer than the
-            split's shortest clip.
+            `resolution` differs from the file's; `sequence_length` is longer than the
+            split's shortest clip; or `ground_truth` names a field the file does not hold.
         VideoMNISTError: the file cannot be opened (truncated or corrupt); the split's datasets
             are missing (a file without that split names the first missing one, e.g.
             `test_data`); `{split}_data` is not uint8 [frames, H, W] or [frames, H, W, 3] with
@@ -112,7 +124,8 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
 
     def __init__(self, path: str | os.PathLike, sequence_length: int, train: bool = True,
                  resolution: int = 64, channels: int | None = None,
-                 split_frames: tuple[int, int] | None = None) -> None:
+                 split_frames: tuple[int, int] | None = None,
+                 ground_truth: bool | list[str] | tuple[str, ...] = False) -> None:
         super().__init__()
         check_int("sequence_length", sequence_length, 1)
         check_int("resolution", resolution, 1)
@@ -132,6 +145,7 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
             self._num_frames = data.shape[0]
             starts = idx[()].astype(np.int64)  # (N,)
             self.labels = torch.from_numpy(labels[()].astype(np.int64))  # (N,) or (N, K)
+            self.ground_truth = self._check_ground_truth(f, ground_truth)
         self._check_index(starts)
         ends = np.append(starts[1:], self._num_frames)  # (N,)
         lengths = ends - starts  # (N,)
@@ -181,6 +195,21 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
                 f"data file {self.path!r}: {s}_labels must be integers [N] or [N, K] with N = {idx.shape[0]} "
                 f"clips, got {labels.dtype} {list(labels.shape)}")
         return data, idx, labels
+
+    def _check_ground_truth(self, f, asked) -> tuple[str, ...]:
+        """The ground-truth fields items carry: those of `asked` (True: all) the file holds."""
+        if asked is False or asked is None:
+            return ()
+        stored = tuple(name for name in FIELDS
+                       if name in ("label", "index") or dataset_name(self.split, name) in f)
+        if asked is True:
+            return stored
+        names = (asked,) if isinstance(asked, str) else tuple(asked)
+        for name in names:
+            if name not in stored:
+                raise UsageError(f"ground_truth: {self.path!r} holds no {name!r} for the {self.split} split. "
+                                 f"It holds: {', '.join(stored)}")
+        return tuple(n for n in stored if n in names)
 
     def _check_index(self, starts: np.ndarray) -> None:
         s = self.split
@@ -250,6 +279,7 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
         first = int(self.clip_starts[clip]) + offset
         try:
             frames = self._data()[first:first + self.sequence_length]  # (L, H, W) or (L, H, W, 3)
+            truth = self._ground_truth(clip, offset) if self.ground_truth else {}
         except OSError as err:
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise VideoMNISTError(
@@ -268,5 +298,21 @@ class HDF5VideoDataset(torch.utils.data.Dataset):
                 video = video.float().mean(dim=0, keepdim=True)  # (1, L, H, W) in 0..255; exact for replicated gray
         video = normalize_video(video)  # (C, L, H, W) float32 in [-0.5, 0.5]
         label = self.labels[clip]
-        item = {"video": video, "label": label.clone()}
+        item = {"video": video, "label": label.clone(), **truth}
         return item if self.split_frames is None else split_prediction(item, self.split_frames)
+
+    def _ground_truth(self, clip: int, offset: int) -> dict[str, torch.Tensor]:
+        """The stored ground truth of `clip`, per-frame fields cut to the window at `offset`."""
+        out = {}
+        for name in self.ground_truth:
+            if name == "label":
+                out["labels"] = self.labels[clip].reshape(-1).clone()  # (K,)
+                continue
+            if name == "index":
+                out["index"] = torch.tensor(clip, dtype=torch.int64)
+                continue
+            frames = {"T": self.sequence_length, "T-1": self.sequence_length - 1}.get(FIELDS[name].frames)
+            ds = self._file[dataset_name(self.split, name)]  # opened by _data() for this item
+            value = ds[clip] if frames is None else ds[clip, offset:offset + frames]
+            out[name] = torch.from_numpy(np.ascontiguousarray(value))
+        return out

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from videomnist_gpu.errors import UsageError, VideoMNISTError, check_int
-from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, REQUIRED_ATTRS, SPLIT_NAMES, dataset_name,
-                                        CONFIG_ATTR, dataset_specs, decode_motion_types, scalar_attr, stored_config)
+from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, LATER_DATASETS, REQUIRED_ATTRS, SPLIT_NAMES,
+                                        CONFIG_ATTR, dataset_name, dataset_specs, decode_annotations,
+                                        decode_motion_types, scalar_attr, stored_config)
 from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
@@ -128,12 +129,14 @@ def _check_attrs(f, report: VerifyReport) -> VideoMNISTConfig | None:
     return config
 
 
-def _expected_shapes(f, config: VideoMNISTConfig, n: int,
+def _expected_shapes(f, split: str, config: VideoMNISTConfig, n: int,
                      imported: bool = False) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """name -> (shape, dtype) a split of `n` clips must have (the layout's, at the stored channels)."""
+    """name -> (shape, dtype) a split of `n` clips must have (the layout's, at the stored channels,
+    with the annotations the file lists; `LATER_DATASETS` only when present)."""
     channels = scalar_attr(f.attrs.get("channels", 1))
-    return {name: (spec.shape, spec.dtype)
-            for name, spec in dataset_specs(config, channels, n, imported).items()}
+    specs = dataset_specs(config, channels, n, imported, annotations=decode_annotations(f.attrs))
+    return {name: (spec.shape, spec.dtype) for name, spec in specs.items()
+            if not (name in LATER_DATASETS and dataset_name(split, name) not in f)}
 
 
 def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: VerifyReport,
@@ -143,7 +146,7 @@ def _check_split_structure(f, split: str, config: VideoMNISTConfig, report: Veri
         report.problems.append(f"attribute {split}_videos is {n!r}, expected a count of clips")
         return None
     bad = len(report.problems)
-    for name, (shape, dtype) in _expected_shapes(f, config, n, imported).items():
+    for name, (shape, dtype) in _expected_shapes(f, split, config, n, imported).items():
         key = dataset_name(split, name)
         if key not in f:
             report.problems.append(f"dataset {key} is missing")
@@ -194,7 +197,7 @@ def _check_checksums(f, split: str, config: VideoMNISTConfig, report: VerifyRepo
     t = config.sequence_length
     n = scalar_attr(f.attrs[f"{split}_videos"])
     lines: list[str] = []
-    for name in _expected_shapes(f, config, n, IMPORTED_ATTR in f.attrs):
+    for name in _expected_shapes(f, split, config, n, IMPORTED_ATTR in f.attrs):
         ds = f[dataset_name(split, name)]
         per_clip = t if name == "data" else 1
         for start in range(0, n, _READ_BLOCK):
@@ -225,7 +228,7 @@ def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clip
     stored_backend = scalar_attr(f.attrs.get("render_backend", "torch"))  # older files: torch rendered them
     here = "triton" if stored_backend == "triton" and resolve_backend("auto", as_device(device)) == "triton" else "torch"
     synth = Synthesizer(config, device=device, backend=here)
-    exact = stored_device == synth.device.type and stored_backend == synth.backend
+    exact = stored_device == synth.device.type and stored_backend == synth.backend_for(decode_annotations(f.attrs))
     rng = np.random.default_rng(seed)
     n_test = min(counts.get("test", 0), num_clips // 4)
     n_train = min(counts.get("train", 0), num_clips - n_test)
@@ -247,12 +250,14 @@ def _check_content(f, config: VideoMNISTConfig, counts: dict[str, int], num_clip
                 f"use --digits to point at the same source")
             continue
         picks = np.sort(rng.choice(counts[split], size=k, replace=False))
-        clips = synth.render(torch.from_numpy(picks.astype(np.int64)), split)
+        clips = synth.render(torch.from_numpy(picks.astype(np.int64)), split, decode_annotations(f.attrs))
         lines += _compare(f, split, config, picks, clips, exact)
         checked += k
     report.problems.extend(_capped(lines, "differences"))
     how = "bitwise" if exact else (f"within 1 grey level (file rendered on {stored_device or 'unknown'} by {stored_backend}, "
-                                   f"here on {synth.device.type} by {synth.backend})")
+                                   f"here on {synth.device.type} by {synth.backend_for(decode_annotations(f.attrs))})")
+    if decode_annotations(f.attrs):
+        how += ", annotations too" if exact else "; annotations not compared (rendered on another device type or backend)"
     if checked:
         report.checked.append(f"content: {checked} clips re-rendered from the stored config, compared {how}")
 
@@ -280,13 +285,18 @@ def _compare(f, split: str, config: VideoMNISTConfig, picks: np.ndarray, clips, 
         if motion != int(clips.motion[j]):
             lines.append(f"{split} clip {clip}: motion stored {config.motion_types[motion] if 0 <= motion < len(config.motion_types) else motion}, "
                          f"re-rendered {config.motion_types[int(clips.motion[j])]}")
-        for name, ours in (("position", clips.position), ("angle", clips.angle), ("scale", clips.scale)):
+        for name in ("position", "angle", "scale", "center"):
             key = dataset_name(split, name)
             if key not in f:
                 continue
             got = f[key][clip]
-            ref = ours[j].cpu().numpy()
+            ref = getattr(clips, name)[j].cpu().numpy()
             err = float(np.abs(got - ref).max()) if got.size else 0.0
             if (exact and not np.array_equal(got, ref)) or err > 1e-3:
                 lines.append(f"{split} clip {clip}: {name} differs from a re-render (max {err:.4g})")
+        for name in decode_annotations(f.attrs) if exact else ():  # elsewhere pixels, so owners, may differ
+            got, ref = f[dataset_name(split, name)][clip], getattr(clips, name)[j].cpu().numpy()
+            if not np.array_equal(got, ref):
+                lines.append(f"{split} clip {clip}: {name} differs from a re-render in {int((got != ref).sum())} "
+                             f"of {got.size} values")
     return lines

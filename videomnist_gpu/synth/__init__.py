@@ -11,6 +11,8 @@
 - `triton_kernel`: the fused Triton kernel itself (imports ``triton``; loaded on first launch).
 - `cpu_buffers`: reused CPU scratch and output memory for the render's hot path.
 - `cpu_threads`: how many threads the render's torch operations use on a CPU (one by default).
+- `ground_truth`: the one description of every ground-truth field (names, dtypes, shapes, meaning).
+- `annotations`: masks, boxes, visibility and optical flow computed from each digit's own layer.
 - `synthesizer`: `Synthesizer` and `Clips`, clip indices in, clips out.
 - `pixels`: uint8 pixels to VideoGPT's float input in [-0.5, 0.5] and back.
 

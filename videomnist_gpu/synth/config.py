@@ -12,7 +12,8 @@ Convention:
     `placement="integer"` puts each digit's top-left corner on a whole pixel (rounded down), as
     the classic Moving MNIST generators do; `"subpixel"` samples bilinearly between pixels.
     `composite="max"` keeps the brighter digit where digits overlap; `"sum"` adds them and clips
-    at 255 (Stochastic Moving MNIST).
+    at 255 (Stochastic Moving MNIST); `"over"` stacks opaque digits in a per-clip depth order
+    drawn from the keyed randomness: a pixel shows the front-most digit with ink there.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ __all__ = ["VideoMNISTConfig", "MAX_DIGITS", "EXPORT_KEYS", "PLACEMENTS", "COMPO
 MNIST_SIZE = 28
 MAX_DIGITS = 4
 PLACEMENTS = ("subpixel", "integer")
-COMPOSITES = ("max", "sum")
+COMPOSITES = ("max", "sum", "over")
 # Keys a dataset preset (configs/*.yaml) may hold beside the config's fields: `videomnist generate`
 # reads them; everything else that loads a preset skips them.
-EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size")
+EXPORT_KEYS = ("videos_per_digit", "test_videos_per_digit", "output_file", "channels", "compression", "batch_size",
+               "annotations")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +72,8 @@ class VideoMNISTConfig:
             files. Only checked to be a non-empty string here; `load_digit_bank` resolves it.
         placement: `subpixel` (default, bilinear between pixels) or `integer` (top-left on
             whole pixels).
-        composite: `max` (default) or `sum` (added, clipped at 255) where digits overlap.
+        composite: where digits overlap: `max` (default), `sum` (added, clipped at 255) or
+            `over` (the front-most digit with ink there, in a per-clip random depth order).
 
     Raises:
         UsageError: (a `ValueError`) on construction, with one line naming the field, when a field has the wrong

@@ -6,6 +6,7 @@ output. Each quantity reads its own fixed counters of `keyed_random.random_bits`
     counter  0 + k         digit of class, for digit k
     counter  4 + k         class of digit k >= 1 (digit 0's class is `index % 10`)
     counter  8             motion type of the clip
+    counter  9 + k         depth key of digit k (`draw_depth`, composite `over`)
     counter 16 + 16k + j   j < 8: motion uniforms of digit k; j = 8..11: rotation and scale
     counter 80 + (kT + t)F + j   j < F: frame t's uniforms of digit k, for motions that need F
                                  per frame (`motions.motion_frame_uniforms`)
@@ -27,9 +28,10 @@ from videomnist_gpu.synth.digits import NUM_CLASSES, DigitBank
 from videomnist_gpu.synth.keyed_random import bits_below, random_bits, uniforms
 from videomnist_gpu.synth.motions import MOTION_UNIFORMS, MotionBounds, get_motion, motion_frame_uniforms
 
-__all__ = ["ClipParams", "draw_clip_params"]
+__all__ = ["ClipParams", "draw_clip_params", "draw_depth"]
 
 _DIGIT, _CLASS, _MOTION, _PER_DIGIT, _PER_DIGIT_STRIDE = 0, MAX_DIGITS, 2 * MAX_DIGITS, 16, 16
+_DEPTH = _MOTION + 1  # counters 9 .. 9 + K - 1, below _PER_DIGIT: no other counter moves
 _PER_FRAME = _PER_DIGIT + _PER_DIGIT_STRIDE * MAX_DIGITS
 _ROTATION_SPEED = (0.1, 0.4)  # radians of phase per frame: a few radians per clip, never a jump
 _SCALE_SPEED = (0.1, 0.4)
@@ -130,3 +132,20 @@ def draw_clip_params(config: VideoMNISTConfig, bank: DigitBank, indices: torch.T
     else:
         scale = torch.full((B, T, K), float(lo_s), device=device)  # (B, T, K)
     return ClipParams(indices, digit, label, motion, center, angle, scale)
+
+
+def draw_depth(config: VideoMNISTConfig, indices: torch.Tensor, split: str) -> torch.Tensor:
+    """Each clip's drawing order of its digits (0 = front-most), a uniform random permutation.
+
+    Digit k's rank is the number of digits whose depth key (counter ``9 + k``) is smaller, ties
+    to the lower index: a pure function of (seed, split, index), on `indices`' device.
+
+    Shape:
+        indices: int64 (B,), non-negative. returns: int64 (B, K), each row a permutation of 0..K-1.
+    """
+    K = config.num_digits
+    keys = random_bits(config.seed, split, indices.to(torch.int64), _DEPTH + K)[:, _DEPTH:]  # (B, K)
+    order = torch.arange(K, device=keys.device)  # (K,)
+    before = (keys[:, None, :] < keys[:, :, None]) | ((keys[:, None, :] == keys[:, :, None])
+                                                      & (order[None, :] < order[:, None]))  # (B, K, K): j before k
+    return before.sum(dim=2)  # (B, K)

@@ -64,16 +64,19 @@ def sprite_to_canvas_theta(center: torch.Tensor, angle: torch.Tensor, scale: tor
 
 
 def render_reference(sprites: torch.Tensor, center: torch.Tensor, angle: torch.Tensor,
-                     scale: torch.Tensor, image_size: int, composite: str = "max") -> torch.Tensor:
+                     scale: torch.Tensor, image_size: int, composite: str = "max",
+                     depth: torch.Tensor | None = None) -> torch.Tensor:
     """Render clips by area-averaging the sprite at every canvas pixel of every frame and digit.
 
     Shape:
         sprites: uint8 (B, K, S, S).
         center: float32 (B, T, K, 2); angle (radians), scale: float32 (B, T, K).
+        depth: int64 (B, K), 0 = front (``over`` only).
         returns: uint8 (B, T, H, H) with H = image_size.
 
     Computed in float64. `composite="sum"` adds the rounded digit layers and clips at 255
-    instead of taking the max.
+    instead of taking the max; `composite="over"` shows the rounded layer of the front-most digit
+    (smallest `depth`) that is > 0.
     """
     B, K, S, _ = sprites.shape
     T = center.shape[1]
@@ -96,4 +99,9 @@ def render_reference(sprites: torch.Tensor, center: torch.Tensor, angle: torch.T
     frames = frames.reshape(B, T, K, image_size, image_size)  # (B, T, K, H, H)
     if composite == "sum":
         return frames.round().clamp(0, 255).sum(dim=2).clamp(max=255).to(torch.uint8)  # (B, T, H, H)
+    if composite == "over":
+        layers = frames.round().clamp(0, 255)  # (B, T, K, H, H)
+        rank = torch.where(layers > 0, depth[:, None, :, None, None].to(f64), float(K))  # (B, T, K, H, H)
+        front = rank.argmin(dim=2, keepdim=True)  # (B, T, 1, H, H)
+        return layers.gather(2, front)[:, :, 0].to(torch.uint8)  # (B, T, H, H); 0 where no layer has ink
     return frames.amax(dim=2).round().clamp(0, 255).to(torch.uint8)  # (B, T, H, H)

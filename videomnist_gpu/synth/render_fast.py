@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from videomnist_gpu.synth.config import COMPOSITES
 from videomnist_gpu.synth.cpu_buffers import scratch
 from videomnist_gpu.synth.render import BOX_CORNERS, integral_image
 
@@ -62,21 +63,35 @@ def _write_patches(values: torch.Tensor, run: torch.Tensor) -> None:
 
 
 def composite_digits(frames: torch.Tensor, composite: str = "max",
-                     out: torch.Tensor | None = None) -> torch.Tensor:
-    """Composite the K digit layers of each frame: ``max``, or ``sum`` clipped at 255.
+                     out: torch.Tensor | None = None, depth: torch.Tensor | None = None) -> torch.Tensor:
+    """Composite the K digit layers of each frame: ``max``, ``sum`` clipped at 255, or ``over``.
+
+    ``over`` shows at each pixel the front-most digit (smallest ``depth``) whose layer is > 0
+    there, 0 where no layer has ink.
 
     Convention:
-        frames: uint8 (B, K, T, H, W). out: uint8 (B, T, H, W) or None. Returns uint8
+        frames: uint8 (B, K, T, H, W). out: uint8 (B, T, H, W) or None. depth: int64 (B, K),
+        each row a permutation of 0..K-1 (0 = front), required for ``over``. Returns uint8
         (B, T, H, W) (``out`` when given).
     """
-    if composite not in ("max", "sum"):
-        raise ValueError(f"composite: unknown {composite!r}. Valid: max, sum")
+    if composite not in COMPOSITES:
+        raise ValueError(f"composite: unknown {composite!r}. Valid: {', '.join(COMPOSITES)}")
+    if composite == "over" and depth is None:
+        raise ValueError("depth: required for composite 'over'")
     if out is None:
         out = torch.empty_like(frames[:, 0])  # (B, T, H, W)
     if frames.shape[1] == 1:
         return out.copy_(frames[:, 0])
     if composite == "max":
         return torch.amax(frames, dim=1, out=out)  # (B, T, H, W)
+    if composite == "over":
+        order = torch.argsort(depth, dim=1)  # (B, K): digit at each depth, front first
+        clip = torch.arange(frames.shape[0], device=frames.device)  # (B,)
+        out.copy_(frames[clip, order[:, -1]])  # (B, T, H, W): the back-most digit
+        for r in range(frames.shape[1] - 2, -1, -1):  # K <= 4 digits, back to front
+            layer = frames[clip, order[:, r]]  # (B, T, H, W)
+            torch.where(layer > 0, layer, out, out=out)
+        return out
     # saturating uint8 adds, a + min(b, 255 - a): no wider dtype (measured 18x faster than int16)
     out.copy_(frames[:, 0])
     for k in range(1, frames.shape[1]):  # K <= 4 digits
@@ -87,6 +102,7 @@ def composite_digits(frames: torch.Tensor, composite: str = "max",
 def _place(
     write_patches: Callable[[torch.Tensor], None], x0: torch.Tensor, y0: torch.Tensor,
     K: int, P: int, H: int, out: torch.Tensor | None = None, composite: str = "max",
+    depth: torch.Tensor | None = None, layers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Place uint8 patches in zero canvases at integer offsets, compositing digits (`composite_digits`).
 
@@ -104,8 +120,9 @@ def _place(
     Convention:
         write_patches(run) writes uint8 patches into ``run``, a (B, K, T, P, P) view into the
         buffer (P <= H); x0, y0: int64 (B, K, T), the canvas column / row of patch pixel (0, 0).
-        out: uint8 (B, T, H, H), contiguous, or None (fresh). composite: ``max`` or ``sum``.
-        Returns uint8 (B, T, H, H) (``out`` when given).
+        out: uint8 (B, T, H, H), contiguous, or None (fresh). composite, depth: as
+        `composite_digits` takes them. layers: uint8 (B, K, T, H, H), contiguous, or None: where
+        to keep each digit's own canvas. Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, _, T = x0.shape
     HH = H * H
@@ -123,17 +140,17 @@ def _place(
     # window i = [i*L + HH - base, +HH) lies within [i*L, (i+1)*L + HH): run i and zeros only
     start = torch.arange(n, device=dev) * L + (HH - base.reshape(n))  # (n,)
     windows = buf.view(-1).as_strided((n * L + 1, HH), (1, 1))  # every window, a view
-    if K == 1:
+    if K == 1 and layers is None:
         torch.index_select(windows, 0, start, out=out.view(n, HH))  # (B*T, HH) straight into out
         return out
-    frames = scratch("render_fast.frames", (B, K, T, H, H), torch.uint8, dev)  # (B, K, T, H, H)
-    torch.index_select(windows, 0, start, out=frames.view(n, HH))
-    return composite_digits(frames, composite, out=out)  # (B, T, H, H)
+    frames = scratch("render_fast.frames", (B, K, T, H, H), torch.uint8, dev) if layers is None else layers
+    torch.index_select(windows, 0, start, out=frames.view(n, HH))  # (B, K, T, H, H)
+    return composite_digits(frames, composite, out=out, depth=depth)  # (B, T, H, H)
 
 
 def render_translation(
     sprites: torch.Tensor, centers: torch.Tensor, H: int, *, out: torch.Tensor | None = None,
-    composite: str = "max",
+    composite: str = "max", depth: torch.Tensor | None = None, layers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render translated digits (angle 0, scale 1): separable bilinear on an (S+1)^2 patch.
 
@@ -145,7 +162,8 @@ def render_translation(
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2), (x, y) of each digit's centre
         in canvas pixels (pixel k spans [k, k+1)). out: uint8 (B, T, H, H), contiguous, or None.
-        Returns uint8 (B, T, H, H) (``out`` when given).
+        composite, depth, layers: as `render_fast` takes them. Returns uint8 (B, T, H, H)
+        (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     dev = sprites.device
@@ -167,12 +185,13 @@ def render_translation(
     torch.mul(sp[..., 1:], fx1, out=h).addcmul_(sp[..., :-1], fx)  # (B, K, T, S+2, S+1)
     v = scratch("render_fast.values", (B, K, T, S + 1, S + 1), torch.float32, dev)
     torch.lerp(h[..., 1:, :], h[..., :-1, :], frac[:, :, :, 1], out=v)  # (B, K, T, S+1, S+1)
-    return _place(lambda run: _write_patches(v, run), o_int[..., 0], o_int[..., 1], K, S + 1, H, out, composite)
+    return _place(lambda run: _write_patches(v, run), o_int[..., 0], o_int[..., 1], K, S + 1, H, out, composite,
+                  depth, layers)
 
 
 def render_integer(
     sprites: torch.Tensor, centers: torch.Tensor, H: int, *, out: torch.Tensor | None = None,
-    composite: str = "max",
+    composite: str = "max", depth: torch.Tensor | None = None, layers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render digits whose top-left corners sit on whole pixels: the sprite itself, placed.
 
@@ -183,8 +202,9 @@ def render_integer(
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2) with ``centers - S/2`` whole
-        (other values are rounded down). out: uint8 (B, T, H, H), contiguous, or None. Returns
-        uint8 (B, T, H, H) (``out`` when given).
+        (other values are rounded down). out: uint8 (B, T, H, H), contiguous, or None.
+        composite, depth, layers: as `render_fast` takes them. Returns uint8 (B, T, H, H)
+        (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     corner = torch.floor(centers.to(torch.float32).transpose(1, 2) - S / 2).to(torch.int64)  # (B, K, T, 2)
@@ -192,7 +212,7 @@ def render_integer(
     inside = ((cols >= 0) & (cols < H)).to(torch.uint8).unsqueeze(-2)  # (B, K, T, 1, S)
     patches = sprites[:, :, None]  # (B, K, 1, S, S), broadcast over frames
     return _place(lambda run: torch.mul(patches, inside, out=run), corner[..., 0], corner[..., 1], K, S, H, out,
-                  composite)
+                  composite, depth, layers)
 
 
 def affine_patch_size(S: int, max_scale: float | None, max_angle: float | None, H: int) -> int:
@@ -287,6 +307,8 @@ def render_affine(
     shrinking: bool = True,
     out: torch.Tensor | None = None,
     composite: str = "max",
+    depth: torch.Tensor | None = None,
+    layers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render rotated, scaled digits: ``grid_sample`` on a ``P x P`` patch around each digit.
 
@@ -304,7 +326,8 @@ def render_affine(
         (B, T, K). Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2.
         ``patch_size`` P must cover the digit (see :func:`affine_patch_size`). ``shrinking=False``
         is the caller's promise that every scale is >= 1 (exact either way; faster). out: uint8
-        (B, T, H, H), contiguous, or None. Returns uint8 (B, T, H, H) (``out`` when given).
+        (B, T, H, H), contiguous, or None. composite, depth, layers: as `render_fast` takes
+        them. Returns uint8 (B, T, H, H) (``out`` when given).
     """
     B, T, K, S = _check(sprites, centers, H)
     P = min(int(patch_size), H)  # a patch as large as the canvas samples the canvas itself
@@ -333,7 +356,7 @@ def render_affine(
                 frames.index_copy_(0, idx, patches)
 
     o_int = o_int.to(torch.int64).view(B, K, T, 2)  # (B, K, T, 2)
-    return _place(write_patches, o_int[..., 0], o_int[..., 1], K, P, H, out, composite)
+    return _place(write_patches, o_int[..., 0], o_int[..., 1], K, P, H, out, composite, depth, layers)
 
 
 def render_fast(
@@ -350,6 +373,8 @@ def render_fast(
     composite: str = "max",
     integer_placement: bool = False,
     out: torch.Tensor | None = None,
+    depth: torch.Tensor | None = None,
+    layers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render VideoMNIST frames from digit sprites and per-frame affine parameters.
 
@@ -366,10 +391,14 @@ def render_fast(
             correct, slower). Values outside the bounds would be cropped, never wrong elsewhere.
         min_scale: host-side lower bound on ``scale``; ``>= 1`` selects one bilinear read per
             pixel instead of the four-corner area average (same values). ``None``: may shrink.
-        composite: ``max`` (default) or ``sum`` (clipped at 255) where digits overlap.
+        composite: ``max`` (default), ``sum`` (clipped at 255) or ``over`` (the front-most
+            digit with ink) where digits overlap (`composite_digits`).
         integer_placement: the caller's promise that ``centers - S/2`` holds whole pixels; with
             ``translation_only`` selects `render_integer` (no sampling).
         out: where to write the frames (every byte is overwritten), or None for a fresh tensor.
+        depth: each clip's drawing order of its digits (0 = front), required for ``over``.
+        layers: where to keep each digit's own frames before compositing (every byte is
+            overwritten), or None (not kept: the fastest).
 
     Returns:
         uint8 frames.
@@ -377,7 +406,8 @@ def render_fast(
     Convention:
         sprites: uint8 (B, K, S, S). centers: float32 (B, T, K, 2), (x, y) in canvas pixel
         coordinates, pixel k spanning [k, k+1) (its centre at k + 0.5). angle, scale: float32
-        (B, T, K). Returns uint8 (B, T, H, H) on the inputs' device.
+        (B, T, K). depth: int64 (B, K). layers: uint8 (B, K, T, H, H), contiguous. Returns
+        uint8 (B, T, H, H) on the inputs' device.
         Canvas point p maps to sprite point q = R(-angle) (p - c) / scale + S/2 and shows the
         average of the sprite's pixel squares (sprite pixel j spans [j, j+1), zero outside) over
         the square of side ``max(1, 1/scale)`` centred at q: at scales >= 1 exactly what
@@ -388,11 +418,12 @@ def render_fast(
         computed in a different float order).
     """
     if translation_only and integer_placement:
-        return render_integer(sprites, centers, H, out=out, composite=composite)
+        return render_integer(sprites, centers, H, out=out, composite=composite, depth=depth, layers=layers)
     if translation_only:
-        return render_translation(sprites, centers, H, out=out, composite=composite)
+        return render_translation(sprites, centers, H, out=out, composite=composite, depth=depth, layers=layers)
     if angle is None or scale is None:
         raise ValueError("angle and scale are required when translation_only=False")
     P = affine_patch_size(sprites.shape[-1], max_scale, max_angle, H)
     shrinking = min_scale is None or min_scale < 1
-    return render_affine(sprites, centers, angle, scale, H, P, shrinking=shrinking, out=out, composite=composite)
+    return render_affine(sprites, centers, angle, scale, H, P, shrinking=shrinking, out=out, composite=composite,
+                         depth=depth, layers=layers)

@@ -20,12 +20,14 @@ from typing import Sequence
 import torch
 
 from videomnist_gpu.errors import UsageError
+from videomnist_gpu.synth.annotations import annotate
 from videomnist_gpu.synth.config import VideoMNISTConfig, as_config
-from videomnist_gpu.synth.cpu_buffers import OutputPool
+from videomnist_gpu.synth.cpu_buffers import OutputPool, scratch
 from videomnist_gpu.synth.cpu_threads import check_threads, render_threads
 from videomnist_gpu.synth.digits import DigitBank, load_digit_bank
+from videomnist_gpu.synth.ground_truth import FIELDS, check_annotations, field_shape
 from videomnist_gpu.synth.keyed_random import check_split
-from videomnist_gpu.synth.params import ClipParams, draw_clip_params
+from videomnist_gpu.synth.params import ClipParams, draw_clip_params, draw_depth
 from videomnist_gpu.synth.pixels import normalize_video
 from videomnist_gpu.synth.render_fast import render_fast
 from videomnist_gpu.synth.render_triton import render_fused, resolve_backend
@@ -41,7 +43,9 @@ class Clips:
 
     B clips of T = `config.sequence_length` frames of H = W = `config.image_size` pixels, with
     K = `config.num_digits` digits each. Every tensor is on the synthesizer's device. `len(clips)`
-    is B.
+    is B. Every field but `video` is ground truth as `videomnist_gpu.synth.ground_truth`
+    describes it; the annotations (`instance_mask` ... `depth`) are None unless `render` was asked
+    for them.
 
     Shape:
         video: uint8 (B, T, H, W) in 0..255.
@@ -52,6 +56,10 @@ class Clips:
         angle: float32 (B, T, K), degrees (all 0 when `rotation_range` is 0).
         scale: float32 (B, T, K) (all 1 when `scale_range` is (1, 1)).
         index: int64 (B,), the clip indices.
+        center: float32 (B, T, K, 2), (x, y) of each digit's centre, pixels.
+        instance_mask, semantic_mask: uint8 (B, T, H, W). boxes, amodal_boxes: float32
+            (B, T, K, 4). visibility: float32 (B, T, K). flow: float32 (B, T-1, 2, H, W).
+            depth: int64 (B, K).
     """
 
     video: torch.Tensor
@@ -61,9 +69,22 @@ class Clips:
     angle: torch.Tensor
     scale: torch.Tensor
     index: torch.Tensor
+    center: torch.Tensor | None = None
+    instance_mask: torch.Tensor | None = None
+    semantic_mask: torch.Tensor | None = None
+    boxes: torch.Tensor | None = None
+    amodal_boxes: torch.Tensor | None = None
+    visibility: torch.Tensor | None = None
+    flow: torch.Tensor | None = None
+    depth: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.video.shape[0]
+
+    def ground_truth(self) -> dict[str, torch.Tensor]:
+        """Every ground-truth field these clips carry (annotations only when rendered), by name,
+        in `ground_truth.FIELDS` order."""
+        return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
 
 
 def default_device() -> torch.device:
@@ -191,6 +212,17 @@ class Synthesizer:
             return _ACCELERATOR_BATCH
         return self._cpu_clips(_CPU_BATCH_CLIPS)
 
+    def backend_for(self, annotations: str | Sequence[str] | None = ()) -> str:
+        """The backend that renders ``render(..., annotations=annotations)``: `backend`, except that
+        annotations and the ``over`` composite are rendered by the torch backend.
+
+        Raises:
+            UsageError: `annotations` holds an unknown name.
+        """
+        if self.backend == "triton" and not check_annotations(annotations) and self.config.composite != "over":
+            return "triton"
+        return "torch"
+
     def _cpu_clips(self, clips: int) -> int:
         """`clips` default clips, scaled down for longer or larger clips, at least 1."""
         c = self.config
@@ -266,17 +298,24 @@ class Synthesizer:
             raise UsageError("indices: clip indices must be >= 0")
         return indices
 
-    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train", *,
+    def render(self, indices: torch.Tensor | Sequence[int], split: str = "train",
+               annotations: str | Sequence[str] | None = (), *,
                float_video: torch.Tensor | None = None) -> Clips:
-        """Render clips `indices` of `split`.
+        """Render clips `indices` of `split`, with the annotations asked for.
 
         The result is on this synthesizer's device; on the CPU (torch backend) its video is
         pooled memory that no later call writes while anything still references it. B = 0
-        gives empty `Clips`.
+        gives empty `Clips`. Annotations are computed from each digit's own layer, which is kept
+        only when some annotation is asked for: asking for none costs nothing. Annotations and
+        the ``over`` composite are rendered by the torch backend: with the ``triton`` backend,
+        such a render runs the torch path on the same device.
 
         Args:
             indices: clip indices >= 0 (moved to the device as int64).
             split: `train` or `test`; each draws from its own digit bank and random stream.
+            annotations: names from `ground_truth.ANNOTATION_NAMES` (`instance_mask`,
+                `semantic_mask`, `boxes`, `amodal_boxes`, `visibility`, `flow`, `depth`), in any
+                order; they fill the `Clips` fields of the same names (the others stay None).
             float_video: float32 (B, C, T, H, W), contiguous, on the device: also receives the
                 VideoGPT model input ``video / 255 - 0.5`` in each of its C channels; the
                 ``triton`` backend writes it in the same launch, the ``torch`` backend in one
@@ -289,37 +328,56 @@ class Synthesizer:
 
         Raises:
             UsageError: `split` is not `train` or `test`, or its digits cannot be loaded (see
-                `load_digit_bank`); `indices` is not integers, has more than one dimension, or (on
-                the CPU) holds a negative index.
+                `load_digit_bank`); `annotations` holds an unknown name; `indices` is not
+                integers, has more than one dimension, or (on the CPU) holds a negative index.
         """
+        names = check_annotations(annotations)
         indices = self._clip_indices(indices)  # (B,)
         bank = self.bank(split)
-        if self.backend == "triton":
+        config = self.config
+        if self.backend_for(names) == "triton":
             clips = self._render_fused(indices, bank, split, float_video)
             if clips is not None:
                 return clips
-        B, T, H = indices.shape[0], self.config.sequence_length, self.config.image_size
+        B, T, H, K = indices.shape[0], config.sequence_length, config.image_size, config.num_digits
         if self.device.type == "cpu":
             video = self._videos.empty((B, T, H, H), torch.uint8)  # (B, T, H, W)
             chunk = step = self.preferred_batch_size
-            if not self.config.translation_only:
+            if not config.translation_only:
                 step = self._cpu_clips(_CPU_AFFINE_SLICE_CLIPS)
         else:
             video = torch.empty(B, T, H, H, dtype=torch.uint8, device=self.device)  # (B, T, H, W)
             chunk = step = max(B, 1)
+        found = {name: torch.empty(field_shape(name, B, T, K, H), dtype=FIELDS[name].dtype, device=self.device)
+                 for name in names}
         parts = []
         with render_threads(self.threads):  # the CPU thread policy (a GPU is unaffected)
             for a in range(0, max(B, 1), chunk):  # chunks and slices of the batch, never clips
-                p = draw_clip_params(self.config, bank, indices[a:a + chunk], split)  # indices checked above
+                p = draw_clip_params(config, bank, indices[a:a + chunk], split)  # indices checked above
+                depth = None  # (b, K): the drawing order under ``over``, all 0 when only asked for
+                if config.composite == "over":
+                    depth = draw_depth(config, p.index, split)
+                elif "depth" in names:
+                    depth = torch.zeros_like(p.digit)
                 for b in range(0, max(len(p.index), 1), step):
-                    render_from_params(self.config, bank, p.rows(b, b + step), out=video[a + b:a + b + step])
+                    rows = p.rows(b, b + step)
+                    n = rows.index.shape[0]
+                    part = None if depth is None else depth[b:b + step]  # (n, K)
+                    layers = None  # (n, K, T, H, W): each digit's own frames, kept for the annotations
+                    if names:
+                        layers = scratch("synthesizer.layers", (n, K, T, H, H), torch.uint8, self.device)
+                    render_from_params(config, bank, rows, out=video[a + b:a + b + n], depth=part, layers=layers)
+                    if names:
+                        annotate(names, layers, rows, part, config.composite,
+                                 {name: t[a + b:a + b + n] for name, t in found.items()},
+                                 affine=not config.translation_only)
                 parts.append(p)
         p = ClipParams.cat(parts)
         if float_video is not None:
             normalize_video(video[:, None], out=float_video[:, :1])  # (B, 1, T, H, W)
             float_video[:, 1:] = float_video[:, :1]  # (B, C, T, H, W)
-        half = self.config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
-        return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index)
+        half = config.digit_size * p.scale[..., None] / 2  # (B, T, K, 1)
+        return Clips(video, p.label, p.motion, p.center - half, p.angle, p.scale, p.index, center=p.center, **found)
 
     def _render_fused(self, indices: torch.Tensor, bank: DigitBank, split: str,
                       float_video: torch.Tensor | None) -> Clips | None:
@@ -336,16 +394,22 @@ class Synthesizer:
             self.backend, self._fallback = "torch", False
             return None
         self._fallback = False
-        return Clips(out.video, out.label, out.motion, out.position, out.angle, out.scale, indices)
+        center = out.position + self.config.digit_size * out.scale[..., None] / 2  # (B, T, K, 2)
+        return Clips(out.video, out.label, out.motion, out.position, out.angle, out.scale, indices, center=center)
 
 
 def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,
-                       out: torch.Tensor | None = None) -> torch.Tensor:
-    """Pixels of clips with parameters `p`: uint8 (B, T, H, W), written into `out` when given."""
+                       out: torch.Tensor | None = None, depth: torch.Tensor | None = None,
+                       layers: torch.Tensor | None = None) -> torch.Tensor:
+    """Pixels of clips with parameters `p`: uint8 (B, T, H, W), written into `out` when given.
+
+    `depth` (int64 (B, K), `params.draw_depth`) orders the digits under composite ``over``;
+    `layers` (uint8 (B, K, T, H, W)) receives each digit's own frames when given.
+    """
     sprites = bank.images[p.digit]  # (B, K, S, S)
     angle = None if config.translation_only else p.angle * (math.pi / 180)  # (B, T, K) radians
     return render_fast(sprites, p.center, angle, p.scale, config.image_size,
                        config.translation_only, max_scale=config.scale_range[1],
                        max_angle=math.radians(config.rotation_range), min_scale=config.scale_range[0],
-                       composite=config.composite,
+                       composite=config.composite, depth=depth, layers=layers,
                        integer_placement=config.placement == "integer", out=out)

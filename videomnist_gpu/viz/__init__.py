@@ -2,6 +2,7 @@
 
 - `visualize`: GIF, MP4, PNG grids, a labelled montage and class comparisons of any batch of clips.
 - `stats`: dataset statistics for `dataset_stats.txt`, computed incrementally over batches.
+- `overlays`: ground truth as pictures: instance masks in colour, boxes on frames, flow colours.
 - `samples`: the sample folder of `videomnist visualize`, from an HDF5 export or from a config.
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.hdf5`, `videomnist_gpu.errors`,

@@ -186,10 +186,11 @@ def _gif_frame_ms(fps: float) -> int:
 
 
 def _write_gif(frames: np.ndarray, path: Path, fps: float) -> None:
-    """Writes `(T, H, W)` uint8 as a looping grayscale GIF (lossless: 256 gray levels fit a palette)."""
+    """Writes `(T, H, W)` uint8 as a looping grayscale GIF (lossless: 256 gray levels fit a palette);
+    `(T, H, W, 3)` as colour (Pillow's adaptive palette per frame)."""
     from PIL import Image
 
-    images = [Image.fromarray(f) for f in frames]  # mode "L"
+    images = [Image.fromarray(f) for f in frames]  # mode "L" (or "RGB")
     with atomic_file(path, "path", overwrite=True) as tmp:
         images[0].save(
             tmp,
@@ -202,13 +203,14 @@ def _write_gif(frames: np.ndarray, path: Path, fps: float) -> None:
 
 
 def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = MP4_CRF) -> None:
-    """Writes `(T, H, W)` uint8 as H.264 / yuv420p MP4, padding odd sizes with a black row/column."""
+    """Writes `(T, H, W)` (or colour `(T, H, W, 3)`) uint8 as H.264 / yuv420p MP4, padding odd
+    sizes with a black row/column."""
     import av
 
-    t, h, w = frames.shape
+    t, h, w = frames.shape[:3]
     eh, ew = h + h % 2, w + w % 2
     if (eh, ew) != (h, w):
-        padded = np.zeros((t, eh, ew), np.uint8)
+        padded = np.zeros((t, eh, ew, *frames.shape[3:]), np.uint8)
         padded[:, :h, :w] = frames
         frames = padded  # (T, even H, even W)
     rate = Fraction(fps).limit_denominator(1001)
@@ -217,7 +219,7 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = MP4_CRF) -
             stream = container.add_stream("libx264", rate=rate, options={"crf": str(crf)})
             stream.width, stream.height, stream.pix_fmt = ew, eh, "yuv420p"
             for i, f in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="gray")
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="gray" if f.ndim == 2 else "rgb24")
                 frame.pts = i
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))  # flush delayed frames
