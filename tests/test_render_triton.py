@@ -50,11 +50,11 @@ def test_fused_backend_matches_torch_under_the_interpreter(interpreted):
         where = f"{name}: {r}"
         assert r["backend"] == "triton" and r["launches"] == 1, where  # one launch, no fallback
         assert r["shapes_equal"] and r["label_equal"] and r["motion_equal"] and r["index_equal"], where
-        assert r["position_max_diff"] <= 1e-3 and r["angle_max_diff"] <= 1e-3 and r["scale_max_diff"] <= 1e-5, where
+        assert r["position_max_diff"] <= 1e-3 and r["center_max_diff"] <= 1e-3 and r["angle_max_diff"] <= 1e-3 and r["scale_max_diff"] <= 1e-5, where
         assert r["video_vs_reference_max_diff"] <= 1 and r["video_vs_torch_max_diff"] <= 1, where
         assert r["ink_per_frame"] > 1000, where  # digits were drawn
     for name in WHOLE_PIXEL_CASES:  # integer trajectories: bitwise
-        assert interpreted[name]["position_max_diff"] == 0, name
+        assert interpreted[name]["position_max_diff"] == 0 and interpreted[name]["center_max_diff"] == 0, name
     assert interpreted["all_builtins_k1_32px_t2"]["motions_covered"] == list(range(7))
     assert interpreted["all_builtins_k1_32px_t2"]["slices_equal"]  # batch-size invariance
     assert interpreted["custom_still_k2_40px_t4_rotation"]["float_equal"]  # float32 batch, 3 channels
@@ -119,10 +119,10 @@ def test_fused_render_keeps_to_the_device_on_fake_cuda():
         synth.set_bank("train", bank)
         with recording_launches(run=False) as launches:
             clips = synth.render(torch.arange(8, device="cuda"))
-        assert {getattr(clips, f).device.type for f in ("video", "label", "motion", "position", "angle", "scale")} == {"cuda"}
+        assert {getattr(clips, f).device.type for f in ("video", "label", "motion", "position", "center", "angle", "scale")} == {"cuda"}
         assert clips.video.shape == (8, 16, 64, 64) and clips.position.shape == (8, 16, 2, 2)
     assert len(launches) == 1 and launches[0].programs == 8 * 16
-    assert launches[0].bytes_written == 8 * (16 * 64 * 64 + 2 * 8 + 8 + 16 * 2 * 4 * 4)
+    assert launches[0].bytes_written == 8 * (16 * 64 * 64 + 2 * 8 + 8 + 16 * 2 * 6 * 4)
 
 
 @needs_triton
@@ -234,8 +234,27 @@ def test_fused_on_cuda_matches_the_cpu(fields):
     assert len(launches) == 1 and gpu.backend == "triton"
     assert torch.equal(got.label.cpu(), want.label) and torch.equal(got.motion.cpu(), want.motion)
     torch.testing.assert_close(got.position.cpu(), want.position, rtol=0, atol=1e-3)
+    torch.testing.assert_close(got.center.cpu(), want.center, rtol=0, atol=1e-3)
     assert (got.video.cpu().int() - want.video.int()).abs().max() <= 1
     floats = torch.empty(256, 1, 16, 64, 64, device="cuda")
     again = gpu.render(torch.arange(256, device="cuda"), float_video=floats)
     assert torch.equal(again.video, got.video)  # bitwise on the same device
     assert torch.equal(floats, again.video[:, None].float() / torch.full((), 255.0, device="cuda") - 0.5)
+
+
+@needs_triton
+def test_annotations_and_over_render_with_torch_on_the_same_device():
+    """The fused kernel draws neither annotations nor the ``over`` composite: such renders take the
+    torch path on the device (no launch), plain renders the fused one, and both carry ``center``."""
+    config = VideoMNISTConfig(digits="mnist-5k", num_digits=2, sequence_length=4)
+    bank = Synthesizer(config, device="cpu").bank("train")
+    with fake_cuda():
+        for cfg, names, fused in ((config, (), 1), (config, ("boxes",), 0), (config.replace(composite="over"), (), 0)):
+            synth = Synthesizer(cfg, device="cuda", backend="triton")
+            synth.set_bank("train", bank)
+            assert synth.backend_for(names) == ("triton" if fused else "torch")
+            with recording_launches(run=False) as launches:
+                clips = synth.render(torch.arange(4, device="cuda"), annotations=names)
+            assert len(launches) == fused and synth.backend == "triton"
+            assert clips.video.device.type == "cuda" and clips.center.shape == (4, 4, 2, 2)
+            assert (clips.boxes is not None) == ("boxes" in names)

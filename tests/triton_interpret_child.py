@@ -97,13 +97,14 @@ def measure(name: str, fields: dict, indices: list[int] | None, split: str) -> d
         "motions_covered": sorted(set(got.motion.tolist())),
         "index_equal": torch.equal(got.index, want.index),
         "position_max_diff": max_diff(got.position, want.position),
+        "center_max_diff": max_diff(got.center, want.center),
         "angle_max_diff": max_diff(got.angle, want.angle),
         "scale_max_diff": max_diff(got.scale, want.scale),
         "video_vs_torch_max_diff": max_diff(got.video, want.video),
         "video_vs_reference_max_diff": max_diff(got.video, reference),
         "ink_per_frame": got.video.double().sum(dim=(2, 3)).mean().item(),
         "shapes_equal": all(getattr(got, f).shape == getattr(want, f).shape and getattr(got, f).dtype == getattr(want, f).dtype
-                            for f in ("video", "label", "motion", "position", "angle", "scale", "index")),
+                            for f in ("video", "label", "motion", "position", "center", "angle", "scale", "index")),
     }
     if floats is not None:
         expected = (got.video[:, None].to(torch.float32) / 255 - 0.5).expand(B, 3, T, H, H)
@@ -111,7 +112,7 @@ def measure(name: str, fields: dict, indices: list[int] | None, split: str) -> d
     if name == SLICED:
         part = fused.render(idx[2:4], split)
         result["slices_equal"] = all(torch.equal(getattr(part, f), getattr(got, f)[2:4])
-                                     for f in ("video", "label", "motion", "position", "angle", "scale"))
+                                     for f in ("video", "label", "motion", "position", "center", "angle", "scale"))
     return result
 
 

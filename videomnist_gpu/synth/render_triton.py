@@ -119,13 +119,15 @@ class FusedOutput:
 
     Shape:
         video: uint8 (B, T, H, W). label: int64 (B, K). motion: int64 (B,).
-        position: float32 (B, T, K, 2). angle, scale: float32 (B, T, K) (degrees; scale).
+        position, center: float32 (B, T, K, 2) (box top-left corner; digit centre).
+        angle, scale: float32 (B, T, K) (degrees; scale).
     """
 
     video: torch.Tensor
     label: torch.Tensor
     motion: torch.Tensor
     position: torch.Tensor
+    center: torch.Tensor
     angle: torch.Tensor
     scale: torch.Tensor
 
@@ -218,14 +220,15 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
         label = torch.empty(B, K, dtype=torch.int64, device=device)  # (B, K)
         motion = torch.empty(B, dtype=torch.int64, device=device)  # (B,)
         position = torch.empty(B, T, K, 2, dtype=torch.float32, device=device)  # (B, T, K, 2)
+        center = torch.empty(B, T, K, 2, dtype=torch.float32, device=device)  # (B, T, K, 2)
         angle = torch.empty(B, T, K, dtype=torch.float32, device=device)  # (B, T, K)
         scale = torch.empty(B, T, K, dtype=torch.float32, device=device)  # (B, T, K)
     else:  # a registered motion: the torch backend's parameters, the kernel's pixels
         given = draw_clip_params(config, bank, indices, split)
-        label, motion, angle, scale = given.label, given.motion, given.angle, given.scale
+        label, motion, center, angle, scale = given.label, given.motion, given.center, given.angle, given.scale
         position = given.center - S * given.scale[..., None] / 2  # (B, T, K, 2)
     if B == 0:
-        return FusedOutput(video, label, motion, position, angle, scale)
+        return FusedOutput(video, label, motion, position, center, angle, scale)
 
     C = 1
     if float_video is not None:
@@ -251,7 +254,7 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
     written = [video, float_video] if float_video is not None else [video]
     read = _nbytes(indices) + B * K * S * S
     if given is None:
-        written += [label, motion, position, angle, scale]
+        written += [label, motion, position, center, angle, scale]
         read += _nbytes(bank.class_start, bank.class_count)
     else:
         read += _nbytes(given.digit, given.center, given.angle, given.scale)
@@ -260,7 +263,7 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
     for records, _ in _RECORDERS:
         records.append(record)
     if not run:
-        return FusedOutput(video, label, motion, position, angle, scale)
+        return FusedOutput(video, label, motion, position, center, angle, scale)
 
     if given is not None:
         inputs = (given.digit.contiguous(), given.center.contiguous(), given.angle.contiguous(),
@@ -269,7 +272,7 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
         inputs = (video, video, video, video)  # unused pointers
     _kernel()[(B * T,)](
         indices.contiguous(), bank.images.contiguous(), bank.class_start, bank.class_count, *inputs,
-        video, float_video if float_video is not None else video, label, motion, position, angle, scale,
+        video, float_video if float_video is not None else video, label, motion, position, center, angle, scale,
         stream_key(config.seed, split), len(config.motion_types), ids,
         **_motion_constants(config),
         half_digit=S / 2, rotation_range=float(config.rotation_range), scale_lo=float(lo_s),
@@ -283,4 +286,4 @@ def render_fused(config: VideoMNISTConfig, bank: DigitBank, indices: torch.Tenso
         COMPOSITE_SUM=config.composite == "sum", TWO_PI=2 * math.pi, DEG=math.pi / 180,
         num_warps=_NUM_WARPS, enable_fp_fusion=False,
     )
-    return FusedOutput(video, label, motion, position, angle, scale)
+    return FusedOutput(video, label, motion, position, center, angle, scale)

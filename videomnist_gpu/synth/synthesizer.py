@@ -394,8 +394,7 @@ class Synthesizer:
             self.backend, self._fallback = "torch", False
             return None
         self._fallback = False
-        center = out.position + self.config.digit_size * out.scale[..., None] / 2  # (B, T, K, 2)
-        return Clips(out.video, out.label, out.motion, out.position, out.angle, out.scale, indices, center=center)
+        return Clips(out.video, out.label, out.motion, out.position, out.angle, out.scale, indices, center=out.center)
 
 
 def render_from_params(config: VideoMNISTConfig, bank: DigitBank, p: ClipParams,

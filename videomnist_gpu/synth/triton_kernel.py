@@ -219,7 +219,7 @@ def fused_render_kernel(
     index_ptr, images_ptr, class_start_ptr, class_count_ptr,
     given_digit_ptr, given_center_ptr, given_angle_ptr, given_scale_ptr,
     # outputs
-    video_ptr, float_ptr, label_ptr, motion_ptr, position_ptr, angle_ptr, scale_ptr,
+    video_ptr, float_ptr, label_ptr, motion_ptr, position_ptr, center_ptr, angle_ptr, scale_ptr,
     # scalars: keyed randomness and motions
     key, n_motions, motion_ids,
     lo, hi, room, lo_plus_room, two_room, smin, sdiff, duration,
@@ -242,8 +242,8 @@ def fused_render_kernel(
     Shape (B clips): index int64 (B,); images uint8 (N, S, S); class_start, class_count int64
     (10,); given_* (only with PARAMS_GIVEN) digit int64 (B, K), center float32 (B, T, K, 2),
     angle, scale float32 (B, T, K). Outputs: video uint8 (B, T, H, H); float float32
-    (B, C, T, H, H) (with WRITE_FLOAT); label int64 (B, K); motion int64 (B,); position float32
-    (B, T, K, 2); angle, scale float32 (B, T, K) (ground truth written unless PARAMS_GIVEN).
+    (B, C, T, H, H) (with WRITE_FLOAT); label int64 (B, K); motion int64 (B,); position, center
+    float32 (B, T, K, 2); angle, scale float32 (B, T, K) (ground truth written unless PARAMS_GIVEN).
     """
     pid = tl.program_id(0)
     b = pid // T
@@ -327,6 +327,8 @@ def fused_render_kernel(
         row = (b * T + t) * K + k  # (KP,)
         tl.store(position_ptr + row * 2, cx - (S * scale) * 0.5, mask=valid)
         tl.store(position_ptr + row * 2 + 1, cy - (S * scale) * 0.5, mask=valid)
+        tl.store(center_ptr + row * 2, cx, mask=valid)
+        tl.store(center_ptr + row * 2 + 1, cy, mask=valid)
         tl.store(angle_ptr + row, angle, mask=valid)
         tl.store(scale_ptr + row, scale, mask=valid)
 
