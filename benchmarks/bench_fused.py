@@ -68,7 +68,6 @@ def copy_bandwidth(device: torch.device, nbytes: int, repeats: int = 5) -> dict:
     src = torch.ones(nbytes, dtype=torch.uint8, device=device)
     dst = torch.empty_like(src)
     secs = time_calls({"copy": lambda r: dst.copy_(src)}, device, repeats)["copy"]
-    del src, dst
     return {"bytes": nbytes, "seconds": secs, "write_bytes_per_s": nbytes / statistics.median(secs)}
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from videomnist_gpu.errors import UsageError, VideoMNISTError, check_int
+from videomnist_gpu.errors import VideoMNISTError, check_int
 from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, IMPORTED_ATTR, LATER_DATASETS, REQUIRED_ATTRS, SPLIT_NAMES,
                                         CONFIG_ATTR, dataset_name, dataset_specs, decode_annotations,
                                         decode_motion_types, scalar_attr, stored_config)

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import torch
 
-from videomnist_gpu.errors import UsageError
+from videomnist_gpu.errors import check_int
 
 __all__ = ["DEFAULT_RENDER_THREADS", "check_threads", "render_threads"]
 
@@ -40,9 +40,7 @@ def check_threads(threads: int | None) -> int:
     """
     if threads is None:
         return DEFAULT_RENDER_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise UsageError(f"threads: must be an integer >= 1 (or None for {DEFAULT_RENDER_THREADS}), got {threads!r}")
-    return threads
+    return check_int("threads", threads, minimum=1)
 
 
 @contextlib.contextmanager

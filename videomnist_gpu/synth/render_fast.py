@@ -256,7 +256,7 @@ def _patch_values(
     if area:
         # integral image, sampled at normalized 2 q / S - 1 (align_corners=True, border padding:
         # beyond the sprite the integral image is constant, as border padding extends it)
-        src, n, align, padding = integral_image(sprites), S + 1, True, "border"  # (D, S+1, S+1)
+        src, align, padding = integral_image(sprites), True, "border"  # (D, S+1, S+1)
         inv = 2.0 / (scale * S)  # (m,): canvas pixels -> normalized sprite units
         half = (1.0 / (S * scale.clamp(max=1.0)))[:, None]  # (m, 1): half the square's side, normalized
         corners = torch.tensor(BOX_CORNERS, device=dev, dtype=torch.float32)  # (4, 3): x sign, y sign, weight
@@ -267,7 +267,7 @@ def _patch_values(
         # (weights sum to 1) and the truncating conversion rounds it (half up); a sample that
         # also reads the zero padding beyond lies in [0, 0.5] where the true value is 0.
         src = F.pad(sprites.to(torch.int16).to(torch.float32) + 0.5, (1, 1, 1, 1), value=0.5)  # (D, S+2, S+2)
-        n, align, padding = S + 2, False, "zeros"  # F.grid_sample's zero padding, align_corners=False
+        align, padding = False, "zeros"  # F.grid_sample's zero padding, align_corners=False
         inv = 2.0 / (scale * (S + 2))  # (m,): canvas pixels -> [-1, 1] of the padded sprite
         shift_x = shift_y = torch.zeros((), device=dev)
     C = 4 if area else 1
