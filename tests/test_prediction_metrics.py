@@ -94,7 +94,7 @@ def test_uint8_frames_are_divided_by_255_and_an_exact_frame_has_infinite_psnr():
 
 @pytest.mark.parametrize("x, y, message", [
     (np.zeros((2, 3, 7, 7)), np.zeros((2, 4, 7, 7)), "targets: shape [2, 4, 1, 7, 7] does not match"),
-    (np.zeros((2, 3, 7, 7), np.int32), np.zeros((2, 3, 7, 7)), "predictions: expected uint8 or float frames, got int32"),
+    (np.zeros((2, 3, 7, 7), np.int32), np.zeros((2, 3, 7, 7)), "predictions: expected uint8 or float frames"),
     (np.zeros((2, 7, 7)), np.zeros((2, 7, 7)), "predictions: expected frames (N, T, H, W)"),
     (np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5)), "smaller than SSIM's 7x7 window"),
     (np.zeros((1, 1, 7, 7)), np.full((1, 1, 7, 7), -0.5), "targets: float frames must hold intensities in [0, 1]"),

@@ -140,7 +140,8 @@ def prediction_metrics(predictions: Any, targets: Any, *, ssim_data_range: float
                          f"(both (N, T, C, H, W) after a missing C is taken as 1)")
     n, t, c, h, w = pred.shape
     if min(h, w) < _SSIM_WINDOW:
-        raise UsageError(f"predictions: frames of {h}x{w} px are smaller than SSIM's {_SSIM_WINDOW}x{_SSIM_WINDOW} window")
+        raise UsageError(f"predictions: frames of {h}x{w} px are smaller than SSIM's "
+                         f"{_SSIM_WINDOW}x{_SSIM_WINDOW} window")
     if not ssim_data_range > 0:
         raise UsageError(f"ssim_data_range: must be > 0, got {ssim_data_range!r}")
     block_clips = check_int("block_clips", block_clips, 1)
