@@ -335,9 +335,9 @@ def test_existing_output_is_refused_and_kept(tmp_path, capsys):
 def test_not_enough_free_space_is_refused_before_writing(tmp_path, capsys, monkeypatch):
     import shutil
 
-    from videomnist_gpu.hdf5 import export
+    from videomnist_gpu import atomic_file
 
-    monkeypatch.setattr(export.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
+    monkeypatch.setattr(atomic_file.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
     out_file = tmp_path / "out.h5"
     code = main(["generate", "--output_file", str(out_file), *TINY, "--device", "cpu"])
     captured = capsys.readouterr()

@@ -319,7 +319,7 @@ def test_write_samples_folder(tmp_path):
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     with pytest.raises(ValueError) as excinfo:
         V.write_samples(v, labels, motions, MOTIONS, out, formats=("gif",), num_samples=1)
-    assert "exists; pass overwrite=True" in one_line_error(excinfo)
+    assert "exists; pass --overwrite (overwrite=True)" in one_line_error(excinfo)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # nothing touched
     again = V.write_samples(v, labels, None, MOTIONS, out, formats=(), num_samples=2, overwrite=True)
     assert [p.name for p in again] == ["videomnist_montage.png"]
@@ -336,7 +336,7 @@ def test_write_samples_folder(tmp_path):
         (lambda d, v: V.write_samples(v, [0, 1], None, (), d, formats=("png",)), "Unknown format 'png'. Valid: gif, mp4."),
         (lambda d, v: V.save_videos(v, d / "noext"), "Cannot tell the format"),
         (lambda d, v: V.save_gif(v[0], d), "is a directory"),
-        (lambda d, v: V.save_gif(v[0], d / "file.txt" / "a.gif"), "a file is in the way"),
+        (lambda d, v: V.save_gif(v[0], d / "file.txt" / "a.gif"), "is a file, not a directory"),
         (lambda d, v: V.save_gif(v, d / "a.gif"), "Expected one clip, got a batch of 2"),
         (lambda d, v: V.save_gif(v[0], d / "a.gif", fps=0), "fps must be a positive number"),
         (lambda d, v: V.save_mp4(v[0], d / "a.mp4", scale=1.5), "scale must be an integer >= 1"),

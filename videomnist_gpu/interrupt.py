@@ -11,8 +11,8 @@ one line and exit code `128 + signal` (130 for Ctrl-C, 143 for SIGTERM).
 A second signal while the first is still pending restores the default action, so a third one
 ends a command that is stuck outside any safe point (at most a `.partial` file stays behind).
 
-`removed_on_failure(path)` is the other half: a directory a command creates is removed again
-when the command fails or is interrupted, so nothing appears at a final path.
+`removed_on_failure(path)` (defined in `videomnist_gpu.atomic_file`) is the other half: a
+directory a command creates is removed again when the command fails or is interrupted.
 
 Example:
     >>> with interruptible():
@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import threading
 import time
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
+from videomnist_gpu.atomic_file import removed_on_failure
 from videomnist_gpu.errors import VideoMNISTError
 
 __all__ = ["Interrupted", "interruptible", "check_interrupt", "removed_on_failure", "hold_for_test"]
@@ -102,30 +101,3 @@ def hold_for_test(phase: str) -> None:
     deadline = time.monotonic() + 60
     while not _pending and time.monotonic() < deadline:
         time.sleep(0.001)
-
-
-def _first_missing(path: Path) -> Path | None:
-    """The top-most directory of `path`'s chain that does not exist yet (None: `path` exists)."""
-    missing = None
-    for p in [path, *path.parents]:
-        if p.exists():
-            break
-        missing = p
-    return missing
-
-
-@contextlib.contextmanager
-def removed_on_failure(*directories: str | os.PathLike, keep: Callable[[], bool] | None = None) -> Iterator[None]:
-    """Remove, on any exception, the directories (and missing parents) that did not exist on entry.
-
-    Directories that existed are left alone: the writers inside clean up their own files.
-    `keep()`, when given and true at failure time, keeps everything (e.g. a finished checkpoint).
-    """
-    created = [m for m in (_first_missing(Path(d).expanduser().absolute()) for d in directories) if m is not None]
-    try:
-        yield
-    except BaseException:
-        if keep is None or not keep():
-            for path in created:
-                shutil.rmtree(path, ignore_errors=True)
-        raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from videomnist_gpu.cli.flags import add_flag
 
@@ -31,6 +30,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videomnist_gpu.bench.throughput import markdown_report, results_to_json, run_benchmark
+    from videomnist_gpu.atomic_file import atomic_file, check_output_file
     from videomnist_gpu.synth.synthesizer import parse_device
     from videomnist_gpu.errors import UsageError
     from videomnist_gpu.interrupt import check_interrupt
@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"repeats: must be >= 1, got {args.repeats}")
     if args.max_memory_gb <= 0:
         raise UsageError(f"max_memory_gb: must be > 0, got {args.max_memory_gb}")
-    if args.json is not None and not Path(args.json).parent.is_dir():
-        raise UsageError(f"json: directory {str(Path(args.json).parent)!r} does not exist")
+    if args.json is not None:
+        check_output_file(args.json, "json", overwrite=True, require_parent=True)
     def log(line: str) -> None:  # after every measurement: print it, then a safe point for Ctrl-C
         print(line, file=sys.stderr, flush=True)
         check_interrupt()
@@ -52,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
                             max_memory_gb=args.max_memory_gb, log=log)
     print(markdown_report(results), end="")
     if args.json is not None:
-        path = Path(args.json)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(results_to_json(results), indent=1) + "\n")
-        partial.replace(path)
+        with atomic_file(args.json, "json", overwrite=True) as partial:
+            partial.write_text(json.dumps(results_to_json(results), indent=1) + "\n")
     return 0

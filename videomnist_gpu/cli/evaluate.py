@@ -44,8 +44,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from videomnist_gpu.atomic_file import check_output_file
     from videomnist_gpu.evaluation.evaluate import evaluate, format_report, write_json
 
+    if args.output_file is not None:  # before the work: a path that cannot be written fails now
+        check_output_file(args.output_file, "output_file", overwrite=True)
     if args.targets is not None:
         return _run_prediction(args)
     result = evaluate(args.clips, args.labels, reference=args.config, num_reference=args.num_reference,

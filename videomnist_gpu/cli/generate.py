@@ -14,7 +14,7 @@ from pathlib import Path
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.interrupt import removed_on_failure
+from videomnist_gpu.atomic_file import removed_on_failure
 from videomnist_gpu.presets import resolve_preset
 from videomnist_gpu.synth.config import EXPORT_KEYS, VideoMNISTConfig, read_yaml_mapping
 from videomnist_gpu.synth.synthesizer import CPU_RENDER_SLICE, parse_device

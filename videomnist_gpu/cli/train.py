@@ -13,7 +13,8 @@ from typing import Any
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.interrupt import Interrupted, removed_on_failure
+from videomnist_gpu.atomic_file import check_output_dir, removed_on_failure
+from videomnist_gpu.interrupt import Interrupted
 
 _RUN_KEYS = ("batch_size", "max_steps", "gpus", "precision", "seed", "num_workers",
              "val_check_interval", "val_clips", "data_path", "dataset")
@@ -131,7 +132,7 @@ def _train(args: argparse.Namespace) -> int:
     from videomnist_gpu.models.training import train
 
     preset, settings = _settings(args)
-    out = settings.output_dir
+    out = check_output_dir(settings.output_dir, "--output_dir")
     checkpoints = out / "checkpoints"
 
     def has_checkpoint() -> bool:  # a finished checkpoint is kept: it is what --resume needs
@@ -166,6 +167,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise UsageError(f"--temperature: must be > 0, got {args.temperature}")
     if args.fps < 1:
         raise UsageError(f"--fps: must be >= 1, got {args.fps}")
+    out = check_output_dir(args.output_dir, "--output_dir")
     model = load_videogpt(args.ckpt, parse_device(args.device))
     hp, vq = model.hparams, model.vqvae.hparams
     for name, have in (("resolution", vq.resolution), ("sequence_length", vq.sequence_length)):
@@ -178,7 +180,6 @@ def _sample(args: argparse.Namespace) -> int:
         bad = [label for label in args.labels if not 0 <= label < hp.n_classes]
         if bad:
             raise UsageError(f"--labels: {bad[0]} is not a class of this model. Valid: 0-{hp.n_classes - 1}")
-    out = Path(args.output_dir)
     with removed_on_failure(out):
         paths = sample_videos(model, n, args.labels, out / args.output_name, seed=args.seed,
                               temperature=args.temperature, top_k=args.top_k, fps=args.fps)

@@ -10,7 +10,7 @@ import argparse
 
 from videomnist_gpu.cli.flags import add_flag
 from videomnist_gpu.errors import UsageError
-from videomnist_gpu.interrupt import removed_on_failure
+from videomnist_gpu.atomic_file import removed_on_failure
 from videomnist_gpu.synth.keyed_random import SPLITS
 from videomnist_gpu.viz.visualize import VIDEO_FORMATS
 

@@ -6,5 +6,5 @@
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.hdf5`, `videomnist_gpu.viz` (`evaluate`
 loads clips from an HDF5 file through `viz.samples`, inside its functions),
-`videomnist_gpu.errors`, `videomnist_gpu.presets`.
+`videomnist_gpu.errors`, `videomnist_gpu.presets`, `videomnist_gpu.atomic_file`.
 """

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from videomnist_gpu.atomic_file import atomic_file, check_output_file
 from videomnist_gpu.synth.digits import DigitBank, default_data_root
 
 __all__ = ["DigitClassifier", "TrainedClassifier", "crop_windows", "load_or_train_classifier",
@@ -199,12 +200,11 @@ def load_or_train_classifier(train: DigitBank, test: DigitBank, digit_size: int,
         model = DigitClassifier().to(device)
         model.load_state_dict(state["state_dict"])
         return TrainedClassifier(model.eval(), digit_size, train.fingerprint, float(state["test_accuracy"]), path)
+    check_output_file(path, "cache_dir", overwrite=True)  # before training: the cache must be writable
     start = time.perf_counter()
     model, accuracy = _train(train.resized(digit_size), test.resized(digit_size), device, steps, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".{os.getpid()}.partial")
-    torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": accuracy,
-                "digit_size": digit_size, "fingerprint": train.fingerprint,
-                "train_seconds": time.perf_counter() - start}, partial)
-    os.replace(partial, path)
+    with atomic_file(path, "cache_dir", overwrite=True, unique=True) as partial:  # other processes may race
+        torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": accuracy,
+                    "digit_size": digit_size, "fingerprint": train.fingerprint,
+                    "train_seconds": time.perf_counter() - start}, partial)
     return TrainedClassifier(model, digit_size, train.fingerprint, accuracy, path)

@@ -56,6 +56,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from videomnist_gpu.atomic_file import atomic_file
 from videomnist_gpu.errors import UsageError, check_int
 from videomnist_gpu.evaluation.digit_classifier import TrainedClassifier, crop_windows, load_or_train_classifier
 from videomnist_gpu.hdf5.layout import decode_config
@@ -433,10 +434,11 @@ def _fmt(value: Any) -> str:
 
 
 def write_json(result: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write `result` as JSON to `path` atomically (`PATH.partial`, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(partial, path)
-    return path
+    """Write `result` as JSON to `path` atomically (`atomic_file`); an existing file is replaced.
+
+    Raises:
+        UsageError: `path` cannot be written (see `check_output_file`; the flag is `output_file`).
+    """
+    with atomic_file(path, "output_file", overwrite=True) as partial:
+        partial.write_text(json.dumps(result, indent=2) + "\n")
+    return Path(path).expanduser()

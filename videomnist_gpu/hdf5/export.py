@@ -5,9 +5,10 @@ them into `PATH.partial`, one batch at a time (peak memory is one batch, whateve
 videos), then renames the partial file to `PATH` only after a clean finish. Any error, Ctrl-C or
 SIGTERM removes the partial file (unless `keep_partial`) and raises a one-line error; a killed
 process (SIGKILL) leaves at most `PATH.partial`, never a file at `PATH` that looks complete.
-The pieces of that safe write (`partial_path`, `check_output_path`, `check_free_space`,
-`GuardedFile`, `abandon_partial`, `remove_partial`, `fsync_dir`) are public for other writers of
-the layout (`import_moving_mnist`).
+The file is written through `videomnist_gpu.atomic_file`; `hdf5_written_atomically` adds what
+HDF5 needs on top (`GuardedFile`, `abandon_partial`) for other writers of the layout
+(`import_moving_mnist`). `partial_path`, `check_free_space`, `remove_partial` and `fsync_dir`
+are `atomic_file`'s, kept importable from here.
 
 The layout (dataset names, dtypes, shapes, chunks, attributes, format version) is
 `videomnist_gpu.hdf5.layout`'s. Every chunk carries a fletcher32 checksum. Compression is gzip by
@@ -21,9 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import signal
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -31,6 +30,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from videomnist_gpu.atomic_file import (atomic_file, check_free_space, check_output_file, fsync_dir, partial_path,
+                                        remove_partial)
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.hdf5.chunks import DEFLATE_LEVEL, ChunkWriter
 from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
@@ -63,7 +64,6 @@ __all__ = [
 
 COMPRESSIONS = ("none", "gzip", "lzf")
 _FREE_SPACE_SLACK = 1.05  # HDF5 metadata and checksums on top of the raw bytes
-_FREE_SPACE_MARGIN = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -138,70 +138,11 @@ def estimate_bytes(plan: ExportPlan) -> int:
     return int(n * per_clip * _FREE_SPACE_SLACK) + 64 * 1024
 
 
-def partial_path(path: str | os.PathLike) -> Path:
-    """Where the file is written until it is complete: `PATH.partial`, same directory."""
-    path = Path(path)
-    return path.with_name(path.name + ".partial")
-
-
 def check_output_path(path: str | os.PathLike, overwrite: bool = False, create_parent: bool = True) -> Path:
-    """Validate an output path before anything is written; `UsageError` naming the problem.
-
-    Args:
-        path: the file to write (``~`` expanded).
-        overwrite: allow an existing file at `path`.
-        create_parent: create a missing directory (else it is an error).
-
-    Returns:
-        `path` as a `Path`; its directory exists and accepts new files.
-
-    Raises:
-        UsageError: `path` is None or empty, is a directory, exists without `overwrite`; an
-            ancestor is a file; its directory is missing (with ``create_parent=False``) or
-            cannot be created; or the directory is not writable.
-    """
-    if path is None or str(path) == "":
-        raise UsageError("output_file: required (the HDF5 file to write)")
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise UsageError(f"output_file: {str(path)!r} is a directory; give a file path like {str(path / 'videomnist.h5')!r}")
-    if path.exists() and not overwrite:
-        raise UsageError(f"output_file: {str(path)!r} exists; pass --overwrite to replace it")
-    parent = path.parent
-    for ancestor in [parent, *parent.parents]:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise UsageError(f"output_file: {str(ancestor)!r} is a file, not a directory")
-            break
-    if not parent.exists():
-        if not create_parent:
-            raise UsageError(f"output_file: directory {str(parent)!r} does not exist")
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UsageError(f"output_file: cannot create directory {str(parent)!r}: {err.strerror or err}") from None
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_file_in(parent):
-        raise UsageError(f"output_file: directory {str(parent)!r} is not writable")
-    return path
-
-
-def _can_create_file_in(directory: Path) -> bool:
-    """Create and remove a probe file: `os.access` says yes to root even on /proc."""
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".videomnist-probe-"):
-            return True
-    except OSError:
-        return False
-
-
-def check_free_space(directory: Path, need: int) -> None:
-    """`VideoMNISTError` unless `directory` has `need` bytes free plus a 16 MiB margin."""
-    free = shutil.disk_usage(directory).free
-    if free < need + _FREE_SPACE_MARGIN:
-        raise VideoMNISTError(
-            f"not enough free space in {str(directory)!r}: the export needs about {need / 2**20:.0f} MiB "
-            f"(+{_FREE_SPACE_MARGIN // 2**20} MiB margin), {free / 2**20:.0f} MiB free"
-        )
+    """`atomic_file.check_output_file` for the `output_file` flag: its directory is created, or
+    with ``create_parent=False`` must exist."""
+    return check_output_file(path, "output_file", overwrite=overwrite, create_parent=create_parent,
+                             require_parent=not create_parent)
 
 
 @contextlib.contextmanager
@@ -377,37 +318,37 @@ def export_dataset(
 @contextlib.contextmanager
 def hdf5_written_atomically(path: Path, keep_partial: bool = False,
                             written: Callable[[], str] = lambda: "") -> Iterator:
-    """An h5py file open on ``PATH.partial`` that becomes `path` only when the block completes.
+    """An h5py file open on ``PATH.partial`` (`atomic_file`) that becomes `path` only when the block completes.
 
     Inside, SIGINT/SIGTERM are only recorded (`interrupt.interruptible`); the block calls
-    `check_interrupt` at its own safe points. On success the file is closed and fsynced, a signal
-    still pending is raised (the last safe point), then it is renamed to `path` and the directory
-    fsynced. On any failure ``PATH.partial`` is removed (kept with `keep_partial`) and the error
-    becomes one line: `Interrupted` (exit 128 + signal), a `VideoMNISTError` raised inside as is,
-    or a `VideoMNISTError` for a failed write whose message includes `written()` (for example
+    `check_interrupt` at its own safe points. On success the file is closed, a signal still
+    pending is raised (the last safe point), then `atomic_file` fsyncs and renames it. On any
+    failure ``PATH.partial`` is removed (kept with `keep_partial`) and the error becomes one
+    line: `Interrupted` (exit 128 + signal), a `VideoMNISTError` raised inside as is, or a
+    `VideoMNISTError` for a failed write whose message includes `written()` (for example
     `" after 40 of 100 clips"`). Writes go through `GuardedFile`, so a full disk fails cleanly.
+    `path` must have been checked (`check_output_path`); an existing file there is replaced.
     """
     import h5py
 
     partial = partial_path(path)
     sink: GuardedFile | None = None
-    f = None
     try:
-        with interruptible():
-            if partial.exists():
-                partial.unlink()  # a leftover from a killed run
-            sink = GuardedFile(partial)
-            f = h5py.File(sink, "w")
-            yield f
-            f.close()
-            sink.close(fsync=True)
-            check_interrupt()  # the last safe point: the file is complete, the rename commits it
-        os.replace(partial, path)
-        fsync_dir(path.parent)
+        with atomic_file(path, overwrite=True, keep_partial=keep_partial):
+            f = None
+            try:
+                with interruptible():
+                    sink = GuardedFile(partial)
+                    f = h5py.File(sink, "w")
+                    yield f
+                    f.close()
+                    sink.close()
+                    check_interrupt()  # the last safe point: the file is complete, the rename commits it
+            except BaseException:
+                abandon_partial(f, sink)
+                raise
     except BaseException as err:
         failure = sink.error if sink is not None and sink.error is not None else err
-        abandon_partial(f, sink)
-        remove_partial(partial, keep_partial)
         where = f"; kept {str(partial)!r}" if keep_partial and partial.exists() else ""
         if isinstance(err, Interrupted):
             raise Interrupted(f"{err}; nothing written to {str(path)!r}{where}", err.exit_code - 128) from None
@@ -486,10 +427,8 @@ class GuardedFile(io.RawIOBase):
     def flush(self) -> None:
         pass  # unbuffered: every write already reached the OS
 
-    def close(self, fsync: bool = False) -> None:
+    def close(self) -> None:
         if not self._f.closed:
-            if fsync:
-                os.fsync(self._f.fileno())
             self._f.close()
         super().close()
 
@@ -504,21 +443,3 @@ def abandon_partial(f, sink: GuardedFile | None) -> None:
     if sink is not None:
         with contextlib.suppress(Exception):
             sink.close()
-
-
-def remove_partial(partial: Path, keep: bool) -> None:
-    """Remove a failed write's `PATH.partial` unless `keep` (missing is fine)."""
-    if keep:
-        return
-    with contextlib.suppress(OSError):
-        partial.unlink()
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable (best effort: ignored where directories cannot be synced)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

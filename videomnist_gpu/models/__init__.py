@@ -15,7 +15,7 @@ train with `lightning.pytorch.Trainer`. Presets live in `configs/*.yaml`; see `p
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.data`, `videomnist_gpu.hdf5`, `videomnist_gpu.viz`,
 `videomnist_gpu.evaluation`, `videomnist_gpu.errors`, `videomnist_gpu.interrupt`, `videomnist_gpu.presets`,
-`videomnist_gpu.progress`.
+`videomnist_gpu.atomic_file`, `videomnist_gpu.progress`.
 """
 
 from videomnist_gpu.models.presets import model_kwargs, read_preset

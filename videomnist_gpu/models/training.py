@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
+from videomnist_gpu.atomic_file import atomic_file
 from videomnist_gpu.data.datamodule import VideoMNISTDataModule
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
@@ -244,7 +245,6 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
     with torch.no_grad():
         videos = model.sample(n, labels=label_tensor, temperature=temperature, top_k=top_k,
                               generator=generator)  # (n, C, T, H, W)
-    output.parent.mkdir(parents=True, exist_ok=True)
     arrays = {".npy": to_uint8_video(videos)}  # (n, T, H, W)
     if label_tensor is not None:
         arrays[".labels.npy"] = label_tensor.cpu().numpy()  # (n,) int64, as sampled
@@ -256,15 +256,11 @@ def sample_videos(model: VideoGPT, n: int, labels: list[int] | None, output: Pat
             check_interrupt()
         for suffix, array in arrays.items():
             path = output.with_suffix(suffix)
-            partial = path.with_name(path.name + ".partial")
-            with open(partial, "wb") as f:
-                np.save(f, array)
-            partial.replace(path)
+            with atomic_file(path, "output_dir", overwrite=True) as partial, open(partial, "wb") as f:
+                np.save(f, array)  # to an open file: np.save would add `.npy` to a path
             written.append(path)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
-        for suffix in arrays:
-            output.with_suffix(suffix + ".partial").unlink(missing_ok=True)
         raise
     return written

@@ -5,5 +5,5 @@
 - `samples`: the sample folder of `videomnist visualize`, from an HDF5 export or from a config.
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.hdf5`, `videomnist_gpu.errors`,
-`videomnist_gpu.interrupt`.
+`videomnist_gpu.interrupt`, `videomnist_gpu.atomic_file`.
 """

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from videomnist_gpu.atomic_file import atomic_folder, check_output_dir
 from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.hdf5.layout import FRAME_DATASETS, dataset_name, decode_attr, decode_motion_types
 from videomnist_gpu.hdf5.reader import open_hdf5
@@ -389,53 +388,27 @@ def config_samples(
 
 
 def _refuse_existing(output_dir: Path, overwrite: bool) -> None:
-    if output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"output_dir: {str(output_dir)!r} is a file, not a directory.")
+    """Before any work: `output_dir` can be written (`check_output_dir`), and holds no samples unless `overwrite`."""
+    check_output_dir(output_dir, "output_dir")
     if overwrite or not output_dir.is_dir():
         return
     for pattern in _SAMPLE_GLOBS:
         for p in sorted(output_dir.glob(pattern)):
-            raise UsageError(f"output_dir: {str(p)!r} exists; pass --overwrite (overwrite=True) to replace samples.")
+            raise UsageError(f"output_dir: {str(p)!r} exists; pass --overwrite (overwrite=True) to replace samples")
 
 
 def _write_folder(pool: SamplePool, output_dir: str | os.PathLike, stats: dict[str, Any], fmts: list[str],
                   fps: float | None, num_samples: int, create_comparison: bool, num_per_class: int,
                   scale: int | None, overwrite: bool) -> list[Path]:
-    """`write_samples` into a hidden sibling folder, then every file moved into `output_dir`."""
+    """`write_samples` into a hidden sibling folder (`atomic_folder`), then every file moved into `output_dir`."""
     out = Path(output_dir)
     _refuse_existing(out, overwrite)
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"output_dir: cannot create {str(parent)!r}: {err.strerror or err}.") from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
-    created = not out.exists()
-    moved: list[Path] = []
-    try:
+    with atomic_folder(out, "output_dir", overwrite=overwrite) as tmp:
         written = write_samples(pool.video, pool.label, pool.motion, pool.motion_names, tmp, formats=fmts,
                                 fps=fps if fps is not None else pool.fps, num_samples=num_samples,
                                 create_comparison=create_comparison, num_per_class=num_per_class,
                                 stats=format_stats(stats), scale=scale, overwrite=True)
-        targets = [out / p.relative_to(tmp) for p in written]
-        if not overwrite:
-            for p in targets:
-                if p.exists():
-                    raise UsageError(f"output_dir: {str(p)!r} exists; pass --overwrite (overwrite=True) to replace it.")
-        for src, dst in zip(written, targets):
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dst)
-            moved.append(dst)
-    except BaseException:
-        if created:  # we made output_dir: take back everything
-            shutil.rmtree(out, ignore_errors=True)
-        else:
-            for p in moved:
-                p.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return moved
+    return [out / p.relative_to(tmp) for p in written]
 
 
 def visualize_hdf5(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from videomnist_gpu.atomic_file import atomic_file, check_output_dir, check_output_file
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.viz.stats import format_stats
@@ -162,39 +163,9 @@ def _check_format(fmt: Any, valid: Sequence[str]) -> str:
     return f
 
 
-def _target(path: Any, overwrite: bool = True) -> Path:
-    """Checks an output path and creates its parent directory."""
-    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise UsageError(f"path must be a non-empty file path, got {path!r}.")
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"path {str(p)!r} is a directory; give a file name.")
-    if p.exists() and not overwrite:
-        raise UsageError(f"{str(p)!r} exists; pass overwrite=True (--overwrite) to replace it.")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as err:
-        raise UsageError(f"Cannot create the directory of {str(p)!r}: a file is in the way.") from err
-    except PermissionError as err:
-        raise UsageError(f"Cannot create the directory of {str(p)!r}: permission denied.") from err
-    return p
-
-
-class _Atomic:
-    """`with _Atomic(path) as tmp:` write `tmp` (= `path.partial`); renamed to `path` on success."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp = path.with_name(path.name + ".partial")
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+def _target(path: Any) -> Path:
+    """Checks an output file path (`check_output_file`, flag ``path``); an existing file is replaced."""
+    return check_output_file(path, "path", overwrite=True)
 
 
 # --------------------------------------------------------------------------- pixels
@@ -238,7 +209,7 @@ def _write_gif(frames: np.ndarray, path: Path, fps: float) -> None:
     from PIL import Image
 
     images = [Image.fromarray(f) for f in frames]  # mode "L"
-    with _Atomic(path) as tmp:
+    with atomic_file(path, "path", overwrite=True) as tmp:
         images[0].save(
             tmp,
             format="GIF",
@@ -260,7 +231,7 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = MP4_CRF) -
         padded[:, :h, :w] = frames
         frames = padded  # (T, even H, even W)
     rate = Fraction(fps).limit_denominator(1001)
-    with _Atomic(path) as tmp:
+    with atomic_file(path, "path", overwrite=True) as tmp:
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=rate, options={"crf": str(crf)})
             stream.width, stream.height, stream.pix_fmt = ew, eh, "yuv420p"
@@ -274,7 +245,7 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int = MP4_CRF) -
 def _write_png(image: np.ndarray, path: Path) -> None:
     from PIL import Image
 
-    with _Atomic(path) as tmp:
+    with atomic_file(path, "path", overwrite=True) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
 
 
@@ -635,7 +606,7 @@ def save_montage(
             ax.set_axis_off()
             ax.set_title(f"{name} (t={f})", fontsize=6, pad=2)
     fig.suptitle(f"VideoMNIST samples: first and last of {t} frames", fontsize=9, y=1 - 0.08 / fig_h, va="top")
-    with _Atomic(p) as tmp:
+    with atomic_file(p, "path", overwrite=True) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return p
 
@@ -816,9 +787,7 @@ def write_samples(
     n = v.shape[0]
     lab = _labels_2d(labels, n)  # (N, K)
     mot = _motions_1d(motions, n, motion_names)  # (N,) or None
-    out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output_dir {str(out)!r} is a file, not a directory.")
+    out = check_output_dir(output_dir, "output_dir")
 
     # Plan every file first, so that a refused overwrite leaves nothing behind.
     picked = _spread_over_classes(lab[:, 0], num_samples)
@@ -837,7 +806,7 @@ def write_samples(
     if not overwrite:
         for p, _ in plan:
             if p.exists():
-                raise UsageError(f"{str(p)!r} exists; pass overwrite=True (--overwrite) to replace it.")
+                raise UsageError(f"output_dir: {str(p)!r} exists; pass --overwrite (overwrite=True) to replace it")
 
     written: list[Path] = []
     for p, job in plan:
@@ -856,7 +825,7 @@ def write_samples(
             save_class_comparison(v[idx], texts, p, fps=fps, scale=scale)
         else:
             text = stats if isinstance(stats, str) else format_stats(stats)
-            with _Atomic(_target(p)) as tmp:
+            with atomic_file(p, "path", overwrite=True) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         written.append(p)
     return written
