@@ -108,6 +108,11 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["import-moving-mnist", "missing.npy", "--output_file", "o.h5"], 2, "missing.npy"),
     (["import-moving-mnist", "NOTES_TXT", "--output_file", "o.h5"], 2, "notes.txt"),
     (["import-moving-mnist", "BLOB_BIN", "--output_file", "o.h5"], 2, "blob.bin"),
+    (["evaluate", "NOTES_TXT", "--targets", "missing.npy"], 2, "notes.txt"),
+    (["export-for", "torchvision"], 2, "--output_dir"),
+    (["export-for", "mxnet", "--output_dir", "out"], 2, "tools: unknown tool 'mxnet'"),
+    (["export-for", "predrnn", "--output_dir", "out", "--split_frames", "10", "5"], 2, "split_frames"),
+    (["export-for", "torchvision", "--output_dir", "NOTES_TXT"], 2, "is a file, not a directory"),
 ]
 
 

@@ -128,7 +128,8 @@ def _trainer(settings: RunSettings, monitor: str) -> pl.Trainer:
         default_root_dir=str(settings.output_dir),
         logger=logger,
         # a terminal shows Lightning's bar; a log file gets one line per validation instead
-        callbacks=[checkpoint, _StopOnSignal(), *([] if sys.stderr.isatty() else [ValidationLines(settings.max_steps)])],
+        callbacks=[checkpoint, _StopOnSignal(),
+                   *([] if sys.stderr.isatty() else [ValidationLines(settings.max_steps)])],
         log_every_n_steps=min(50, settings.val_check_interval),
         enable_progress_bar=sys.stderr.isatty(),
         enable_model_summary=False,
