@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["progress_bar", "ProgressLines", "format_duration", "LINE_INTERVAL_S"]
+__all__ = ["progress_bar", "ProgressLines", "format_duration", "print_to_stderr", "LINE_INTERVAL_S"]
 
 LINE_INTERVAL_S = 10.0  # seconds between two progress lines when no terminal shows a bar
 
@@ -30,7 +30,8 @@ def format_duration(seconds: float) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-def _print_to_stderr(line: str) -> None:
+def print_to_stderr(line: str) -> None:
+    """Print one complete line on stderr, flushed (a log file sees it at once)."""
     print(line, file=sys.stderr, flush=True)
 
 
@@ -52,7 +53,7 @@ class ProgressLines:
     def __init__(self, total: int, what: str, unit: str = "clips", interval: float = LINE_INTERVAL_S,
                  write: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.total, self.what, self.unit, self.interval = total, what, unit, interval
-        self.write = write if write is not None else _print_to_stderr
+        self.write = write if write is not None else print_to_stderr
         self.clock = clock
         self.done = 0
         self.start = self.last = clock()

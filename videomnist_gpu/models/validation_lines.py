@@ -10,19 +10,14 @@ score, the steps per second since the previous line, and the time left to `max_s
 from __future__ import annotations
 
 import math
-import sys
 import time
 from typing import Callable
 
 import lightning.pytorch as pl
 
-from videomnist_gpu.progress import format_duration
+from videomnist_gpu.progress import format_duration, print_to_stderr
 
 __all__ = ["ValidationLines"]
-
-
-def _print_to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 class ValidationLines(pl.Callback):
@@ -37,7 +32,7 @@ class ValidationLines(pl.Callback):
     def __init__(self, max_steps: int, write: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.max_steps = max_steps
-        self.write = write if write is not None else _print_to_stderr
+        self.write = write if write is not None else print_to_stderr
         self.clock = clock
         self._since: tuple[int, float] | None = None  # (step, time) of the previous line or the start
 
