@@ -178,6 +178,11 @@ BAD = [  # (subcommand and flags; placeholders from `inputs`), exit code, words 
     (["train-vqvae", "--config", "TYPES_YAML"], 2, "--sequence_length: expected an integer"),
     (["train-vqvae", "--config", "NCODES_YAML"], 2, "--n_codes: expected an integer"),
     (["train-vqvae", "--config", "LR_YAML"], 2, "--lr"),
+    (["evaluate", "NOTES_TXT", "--targets", "missing.npy"], 2, "notes.txt"),
+    (["export-for", "torchvision"], 2, "--output_dir"),
+    (["export-for", "mxnet", "--output_dir", "out"], 2, "tools: unknown tool 'mxnet'"),
+    (["export-for", "predrnn", "--output_dir", "out", "--split_frames", "10", "5"], 2, "split_frames"),
+    (["export-for", "torchvision", "--output_dir", "NOTES_TXT"], 2, "is a file, not a directory"),
 ]
 NO_CUDA_ROWS = [  # a machine without CUDA: one line naming the devices it has
     (["generate", "--output_file", "o.h5", "--device", "cuda"], 2, "CUDA is not available. Available here: cpu"),

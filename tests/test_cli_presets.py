@@ -84,7 +84,8 @@ def test_installed_package_trains_from_outside_the_repository_quietly(tmp_path):
                            "--output_dir", "run"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert torch.load(work / "run/checkpoints/last.ckpt", weights_only=True)["global_step"] == 2
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and "using the 5,000-digit mnist-5k set" in lines[0], proc.stderr
+    lines = proc.stderr.splitlines()  # the digits notice, then (no terminal) one line per validation
+    assert len(lines) == 2 and "using the 5,000-digit mnist-5k set" in lines[0], proc.stderr
+    assert lines[1].startswith("step 2/2: ") and lines[1].endswith(" left"), proc.stderr
     for noise in ("GPU available", "TPU available", "weights_only", "Warning", "Traceback"):
         assert noise not in proc.stderr + proc.stdout

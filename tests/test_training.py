@@ -115,6 +115,16 @@ def test_commands_write_run_directories(runs):
         assert "LeafSpec" not in proc.stderr and "litlogger" not in proc.stderr + proc.stdout
 
 
+def test_without_a_terminal_training_prints_one_line_per_validation(runs):
+    # validation every 2 steps: train-vqvae to 3 validates at 2, the resumed run to 5 at 4
+    for run, steps in (("vq", ["2/3"]), ("resumed", ["4/5"]), ("gpt", ["2/3"])):
+        lines = [line for line in runs[run].stderr.splitlines() if line.startswith("step ")]
+        assert [line.split()[1].rstrip(":") for line in lines] == steps, runs[run].stderr[-2000:]
+        for line in lines:
+            assert "train/" in line and "val/" in line and " steps/s, " in line and line.endswith(" left"), line
+    assert "val/recon_loss" in runs["vq"].stderr and "val/loss" in runs["gpt"].stderr
+
+
 def test_validation_logs_digit_scores_next_to_the_losses(runs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

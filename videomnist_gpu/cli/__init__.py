@@ -28,7 +28,7 @@ from videomnist_gpu.interrupt import check_interrupt, exit_on_signal, hold_for_t
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ["generate", "verify", "visualize", "digits", "train", "evaluate", "bench", "import_moving_mnist"]
+COMMANDS = ["generate", "verify", "visualize", "digits", "train", "evaluate", "bench", "import_moving_mnist", "export_for"]
 
 
 class _Parser(argparse.ArgumentParser):

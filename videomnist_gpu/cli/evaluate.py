@@ -1,6 +1,8 @@
-"""`videomnist evaluate`: score clips (samples, reconstructions, exports) against real VideoMNIST clips.
+"""`videomnist evaluate`: score clips (samples, reconstructions, exports) against real VideoMNIST clips,
+or, with `--targets`, a model's predicted frames against the true ones (MSE, MAE, PSNR, SSIM).
 
-Thin: parse, call `videomnist_gpu.evaluation.evaluate.evaluate`, print the table (or JSON), write `--output_file`.
+Thin: parse, call `evaluation.evaluate.evaluate` (or `evaluation.prediction_metrics.prediction_metrics`),
+print the table (or JSON), write `--output_file`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("clips", metavar="FILE",
                    help="clips to score: a .npy of uint8 (N, T, H, W) (labels from FILE.labels.npy when present, "
                         "as `videomnist sample` writes them) or an HDF5 export (its --split clips and labels)")
+    add_flag(p, "targets", metavar="FILE",
+             help="score FILE as predicted frames against these true frames instead: MSE, MAE, PSNR, SSIM as "
+                  "OpenSTL defines them, per frame and overall (.npy, (N, T, H, W) or (N, T, C, H, W), uint8 or "
+                  "float in [0, 1]; the reference flags do not apply)")
     add_flag(p, "labels", type=int, nargs="+", metavar="N", help="class 0..9 of each clip (overrides stored labels)")
     add_flag(p, "config", metavar="NAME_OR_PATH",
              help="reference: a dataset preset name or YAML path, rendered at the clips' length and size; or an "
@@ -44,11 +50,24 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output_file is not None:  # before the work: a path that cannot be written fails now
         check_output_file(args.output_file, "output_file", overwrite=True)
+    if args.targets is not None:
+        return _run_prediction(args)
     result = evaluate(args.clips, args.labels, reference=args.config, num_reference=args.num_reference,
                       split=args.split, device=args.device, seed=args.seed, batch_size=args.batch_size,
                       cache_dir=args.cache_dir)
     check_interrupt()  # a signal during the last measurement: print and write nothing
     print(json.dumps(result, indent=2) if args.json else format_report(result))
+    if args.output_file is not None:
+        write_json(result, args.output_file)
+    return 0
+
+
+def _run_prediction(args: argparse.Namespace) -> int:
+    from videomnist_gpu.evaluation.evaluate import write_json
+    from videomnist_gpu.evaluation.prediction_metrics import format_prediction_report, prediction_metrics
+
+    result = prediction_metrics(args.clips, args.targets)
+    print(json.dumps(result, indent=2) if args.json else format_prediction_report(result))
     if args.output_file is not None:
         write_json(result, args.output_file)
     return 0

@@ -8,5 +8,6 @@
 - `moving_mnist`: the classic Moving MNIST file (`mnist_test_seq.npy`) imported into the layout.
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.data.prediction`, `videomnist_gpu.errors`,
-`videomnist_gpu.interrupt`, `videomnist_gpu.atomic_file`, `videomnist_gpu.version` (stamped into every file).
+`videomnist_gpu.interrupt`, `videomnist_gpu.atomic_file`, `videomnist_gpu.progress`,
+`videomnist_gpu.version` (stamped into every file).
 """

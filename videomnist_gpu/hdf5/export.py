@@ -23,7 +23,6 @@ import contextlib
 import io
 import os
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -38,6 +37,7 @@ from videomnist_gpu.hdf5.chunks import DEFLATE_LEVEL, ChunkWriter
 from videomnist_gpu.hdf5.layout import (FORMAT_VERSION, SPLIT_NAMES, dataset_name, dataset_specs, file_attrs,
                                         write_attrs)
 from videomnist_gpu.interrupt import Interrupted, check_interrupt, hold_for_test, interruptible
+from videomnist_gpu.progress import progress_bar
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.digits import NUM_CLASSES
 from videomnist_gpu.synth.ground_truth import check_annotations
@@ -171,15 +171,6 @@ def _clip_arrays(clips: Clips, plan: ExportPlan) -> dict[str, np.ndarray]:
     }
 
 
-def _progress_bar(total: int, enabled: bool | None):
-    from tqdm import tqdm
-
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    return tqdm(total=total, unit="clip", desc="export", disable=not enabled, dynamic_ncols=True,
-                smoothing=0.1)
-
-
 def export_dataset(
     path: str | os.PathLike,
     config: VideoMNISTConfig | ExportPlan,
@@ -229,7 +220,8 @@ def export_dataset(
             ignored when `synthesizer` is given).
         overwrite: replace an existing file (only after the new one is complete).
         keep_partial: on failure leave `PATH.partial` for inspection instead of removing it.
-        progress: tqdm bar on stderr; None = only when stderr is a terminal.
+        progress: a tqdm bar on stderr (True), nothing (False), or (None) a bar when stderr is a
+            terminal and otherwise a line every 10 s: clips done, clips/s, time left.
         log: called with a short line after each written batch (for `--debug`).
         synthesizer: reuse one (must hold `config`); default builds one on `device`.
         annotations: names from `ground_truth.ANNOTATION_NAMES` to store as datasets
@@ -280,7 +272,7 @@ def export_dataset(
     total = sum(plan.counts.values())
     done = 0
     with hdf5_written_atomically(path, keep_partial, lambda: f" after {done} of {total} clips") as f:
-        with _progress_bar(total, progress) as bar, ChunkWriter() as writer:
+        with progress_bar(total, "export", "clips", progress) as bar, ChunkWriter() as writer:
             for split in SPLIT_NAMES:
                 n = plan.counts[split]
                 datasets = _create(f, plan, split, n)

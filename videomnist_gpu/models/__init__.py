@@ -10,11 +10,12 @@ train with `lightning.pytorch.Trainer`. Presets live in `configs/*.yaml`; see `p
 - `videogpt`, `transformer`: VideoGPT and its causal transformer with a key/value cache.
 - `presets`: the flat YAML presets of model hyperparameters and run settings.
 - `validation_scores`: the digit scores logged at validation besides the losses.
+- `validation_lines`: one plain line per validation when stderr is not a terminal (batch jobs).
 - `training`: the training runs and sampling behind `videomnist train-vqvae`, `train-videogpt`, `sample`.
 
 May import: `videomnist_gpu.synth`, `videomnist_gpu.data`, `videomnist_gpu.hdf5`, `videomnist_gpu.viz`,
 `videomnist_gpu.evaluation`, `videomnist_gpu.errors`, `videomnist_gpu.interrupt`, `videomnist_gpu.presets`,
-`videomnist_gpu.atomic_file`.
+`videomnist_gpu.atomic_file`, `videomnist_gpu.progress`.
 """
 
 from videomnist_gpu.models.presets import model_kwargs, read_preset

@@ -36,6 +36,7 @@ from videomnist_gpu.errors import UsageError, VideoMNISTError
 from videomnist_gpu.file_kind import ZIP, file_kind
 from videomnist_gpu.interrupt import check_interrupt, hold_for_test
 from videomnist_gpu.models import VQVAE, VideoGPT, model_kwargs
+from videomnist_gpu.models.validation_lines import ValidationLines
 
 __all__ = ["RunSettings", "train", "check_resume", "load_videogpt", "sample_videos"]
 
@@ -129,7 +130,9 @@ def _trainer(settings: RunSettings, monitor: str) -> pl.Trainer:
         num_sanity_val_steps=0,
         default_root_dir=str(settings.output_dir),
         logger=logger,
-        callbacks=[checkpoint, _StopOnSignal()],
+        # a terminal shows Lightning's bar; a log file gets one line per validation instead
+        callbacks=[checkpoint, _StopOnSignal(),
+                   *([] if sys.stderr.isatty() else [ValidationLines(settings.max_steps)])],
         log_every_n_steps=min(50, settings.val_check_interval),
         enable_progress_bar=sys.stderr.isatty(),
         enable_model_summary=False,
