@@ -9,7 +9,6 @@ C2 = (0.03 R)^2, R = data_range.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,6 @@ import pytest
 from videomnist_gpu.cli import main
 from videomnist_gpu.errors import UsageError
 from videomnist_gpu.evaluation.prediction_metrics import format_prediction_report, prediction_metrics
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def ssim_by_hand(x: list[float], y: list[float], data_range: float) -> float:
