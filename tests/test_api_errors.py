@@ -140,7 +140,8 @@ def test_integer_index_forms_still_render_the_same_clips():
         assert torch.equal(s.render(indices).video, reference)
 
 
-def test_frechet_distance_of_a_set_with_itself_is_exactly_zero():
+def test_frechet_distance_of_a_set_with_itself_is_zero_up_to_rounding_and_never_negative():
     x = torch.randn(64, 12, generator=torch.Generator().manual_seed(0)) * 1e3
-    assert float(frechet_distance(x, x)) == 0.0
+    spread = float(torch.cov(x.T).trace())  # ~1.2e7: the size of the terms that cancel
+    assert 0.0 <= float(frechet_distance(x, x)) <= 1e-12 * spread
     assert float(frechet_distance(x, x + 1)) > 0

@@ -240,7 +240,7 @@ def frechet_distance(x: Tensor, y: Tensor) -> Tensor:
 
     `|mu_x - mu_y|^2 + tr(S_x + S_y - 2 (S_x S_y)^(1/2))`, computed in float64 with symmetric
     eigendecompositions (no scipy), so it runs on any device; never below 0 (a set scored against
-    itself gives 0, not a rounding error such as -1e-7).
+    itself gives 0 up to rounding, ~1e-15 of its trace, never a negative rounding error such as -1e-7).
     """
     x, y = x.double(), y.double()
     mu_x, mu_y = x.mean(0), y.mean(0)
