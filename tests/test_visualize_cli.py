@@ -15,7 +15,7 @@ from PIL import Image
 from videomnist_gpu import Synthesizer, VideoMNISTConfig
 from videomnist_gpu.cli import main
 from videomnist_gpu.viz import visualize as V
-from videomnist_gpu.viz.samples import hdf5_stats, load_hdf5_samples, visualize_hdf5
+from videomnist_gpu.viz.samples import hdf5_stats, load_hdf5_samples, visualize_hdf5, write_overlays
 
 MOTIONS = ("bounce", "circular", "linear")
 CFG = VideoMNISTConfig(digits="mnist-5k", sequence_length=4, image_size=32, motion_types=MOTIONS)
@@ -141,6 +141,23 @@ def test_from_hdf5_file_and_stats_equal_the_file(tmp_path, capsys):
         assert im.info["duration"] == 200  # --fps 5 wins over the file's 7
 
 
+def test_overlays_draw_a_file_s_clips_re_rendered_with_their_ground_truth(tmp_path, capsys):
+    h5 = write_h5(tmp_path / "tiny.h5")
+    out = tmp_path / "samples"
+    rc = main(["visualize", "--hdf5_path", str(h5), "--output_dir", str(out), "--num_samples", "2",
+               "--formats", "gif", "mp4", "--overlays", "2"])
+    assert rc == 0, capsys.readouterr().err
+    gifs, mp4s = sorted((out / "overlays").glob("clip_*.gif")), sorted((out / "overlays").glob("clip_*.mp4"))
+    assert len(gifs) == len(mp4s) == 2 and [p.stem for p in gifs] == [p.stem for p in mp4s]
+    index = [int(p.stem.split("_")[1]) for p in gifs]
+    assert all(0 <= i < 24 for i in index)  # clips of the file's train split
+    with Image.open(gifs[0]) as im:  # panels: boxes, instance mask, flow; 4x upscaled, 2 px apart
+        assert im.n_frames == T and im.size == (3 * 4 * S + 2 * V.SEPARATOR_WIDTH, 4 * S)
+        assert im.info["duration"] == 140  # the file's fps (7), as the samples: 1000/7 ms in GIF's 10 ms steps
+    direct = write_overlays(CFG, index, tmp_path / "direct", formats=("gif",), fps=7)
+    assert [p.read_bytes() for p in direct] == [p.read_bytes() for p in gifs]  # the config the file stores
+
+
 @pytest.mark.parametrize("chunk", [1, 5, 256])
 def test_streamed_stats_equal_numpy(tmp_path, chunk):
     h5 = write_h5(tmp_path / "tiny.h5")
@@ -235,6 +252,11 @@ def _motion_out_of_range(tmp: Path) -> Path:
     ("bad config key", lambda t: ["--config", str(_yaml(t, "zoom: 3\n"))], 2, "unknown key 'zoom'"),
     ("bad num_samples", lambda t: ["--config", str(_yaml(t, "")), "--num_samples", "-1"], 2, "num_samples"),
     ("bad device", lambda t: ["--config", str(_yaml(t, "")), "--device", "nodevice"], 2, "device"),
+    ("bad overlays", lambda t: ["--config", str(_yaml(t, "")), "--overlays", "-1"], 2,
+     "overlays: must be an integer within 0..200, got -1"),
+    ("overlays of a file without a config",
+     lambda t: ["--hdf5_path", str(write_h5(t / "x.h5", motion=False, attrs=False)), "--overlays", "1"], 2,
+     "stores no VideoMNIST config"),
 ])
 def test_bad_invocations_give_one_line(tmp_path, capsys, case, make_args, code, needle):
     out = tmp_path / "samples"

@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
     add_flag(p, "config", default="moving_mnist",
              help="dataset preset: a shipped name or a YAML path (default moving_mnist: 2 digits, 20 frames, 64x64)")
     add_flag(p, "num_clips", type=int, default=DEFAULT_NUM_CLIPS, metavar="N",
-             help=f"clips in each file: clips 0..N-1 of the split (default {DEFAULT_NUM_CLIPS:,}, the size of "
+             help=f"clips in each file: clips 0..N-1 of the split (default {DEFAULT_NUM_CLIPS}, the size of "
                   f"the Toronto test set)")
     add_flag(p, "split", choices=("train", "test"), default="test",
              help="which split's clips and digits (default test; openstl: test only)")

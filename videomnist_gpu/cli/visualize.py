@@ -38,6 +38,9 @@ def add_parser(subparsers) -> None:
              help="frames per second of GIFs/MP4s (default: the file's or config's fps)")
     add_flag(parser, "num_per_class", type=int, default=3, metavar="N",
              help="clips per class comparison (default: 3)")
+    add_flag(parser, "overlays", type=int, default=0, metavar="N",
+             help="also write overlays/clip_I.{gif,mp4} for N sampled clips: boxes with track id and class, "
+                  "instance masks and optical flow in colour, side by side (default: 0)")
     add_flag(parser, "split", default="train", choices=SPLITS, help="split to show (default: train)")
     add_flag(parser, "seed", type=int, default=0, help="seed of the random choice of samples (default: 0)")
     add_flag(parser, "device",
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     fps = None if args.fps is None else (int(args.fps) if float(args.fps).is_integer() else args.fps)
     common = dict(split=args.split, formats=args.formats, num_samples=args.num_samples,
                   create_comparison=args.create_comparison, num_per_class=args.num_per_class,
-                  fps=fps, seed=args.seed, overwrite=args.overwrite)
+                  fps=fps, seed=args.seed, overwrite=args.overwrite, overlays=args.overlays)
     with removed_on_failure(args.output_dir):
         if args.hdf5_path is not None:
             written = visualize_hdf5(args.hdf5_path, args.output_dir, **common)

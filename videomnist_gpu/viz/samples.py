@@ -8,6 +8,11 @@ class comparisons, `dataset_stats.txt`; see `visualize.write_samples`):
 - `visualize_config(config, output_dir, ...)`: renders a seeded random pool of clips with the
   `Synthesizer` (no file at all) and computes the statistics on that pool.
 
+With ``overlays=N`` both also write `overlays/clip_IIIIIIIIII.{gif,mp4}`: the first N clips of
+the pool re-rendered with their ground truth (`write_overlays`: boxes with track id and class,
+instance mask colours, flow colours, side by side). A file's clips are re-rendered from the
+config it stores, so the file needs none of the annotation datasets.
+
 `videomnist visualize` and `videomnist generate --create_samples` both call one of them. The
 pieces (`read_hdf5_info`, `load_hdf5_samples`, `hdf5_stats`, `config_samples`) are public too.
 
@@ -28,7 +33,7 @@ Convention:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +48,7 @@ from videomnist_gpu.hdf5.reader import open_hdf5
 from videomnist_gpu.interrupt import check_interrupt
 from videomnist_gpu.synth.config import VideoMNISTConfig
 from videomnist_gpu.synth.keyed_random import check_split
+from videomnist_gpu.viz.overlays import save_overlay
 from videomnist_gpu.viz.stats import StatsAccumulator, format_stats
 from videomnist_gpu.viz.visualize import VIDEO_FORMATS, write_samples
 
@@ -56,13 +62,16 @@ __all__ = [
     "config_samples",
     "visualize_hdf5",
     "visualize_config",
+    "write_overlays",
+    "OVERLAY_ANNOTATIONS",
 ]
 
 STATS_CHUNK_CLIPS = 256  # clips per read when streaming a split through the statistics
 MIN_POOL = 200  # smallest pool a config is rendered into (and statistics computed on)
 CONFIG_INDEX_SPACE = 2**31  # clip indices drawn from a config lie in 0 .. 2**31 - 1
 _SAMPLE_GLOBS = ("digit_*_video_*.gif", "digit_*_video_*.mp4", "videomnist_montage.png", "dataset_stats.txt",
-                 "class_comparisons/digit_*_comparison.gif")
+                 "class_comparisons/digit_*_comparison.gif", "overlays/clip_*.gif", "overlays/clip_*.mp4")
+OVERLAY_ANNOTATIONS = ("boxes", "instance_mask", "flow")  # what each overlay panel draws
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,12 @@ def _check_common(split: str, formats: Any, num_samples: Any, num_per_class: Any
     if fps is not None:
         check_number("fps", fps, above=0)
     return [str(f).lower() for f in fmts]
+
+
+def _check_overlays(overlays: Any, num_samples: int, num_per_class: int, num_clips: int | None = None) -> int:
+    """`overlays` if it is an integer from 0 to the pool's size."""
+    pool = num_clips if num_clips is not None else pool_size(num_samples, num_per_class)
+    return check_int("overlays", overlays, 0, pool)
 
 
 def _check_seed(seed: Any) -> int:
@@ -375,6 +390,28 @@ def config_samples(
     return pool, stats
 
 
+def write_overlays(config: VideoMNISTConfig, index: Any, folder: str | os.PathLike, *, split: str = "train",
+                   formats: Sequence[str] = ("gif",), fps: float | None = None,
+                   device: torch.device | str | None = None, root: str | Path | None = None) -> list[Path]:
+    """Renders clips `index` of `config` with `OVERLAY_ANNOTATIONS` and writes each clip's overlay
+    (`overlays.save_overlay`) as `folder/overlays/clip_IIIIIIIIII.FMT` (I: the clip's index).
+
+    Shape: `index` int64 `(N,)`, clip indices within `split`.
+
+    Returns:
+        The written paths, clip by clip, format by format.
+    """
+    from videomnist_gpu.synth.synthesizer import Synthesizer, parse_device
+
+    synth = Synthesizer(config, device=parse_device(device), root=root)
+    index = torch.as_tensor(np.asarray(index, dtype=np.int64))  # (N,)
+    clips = synth.render(index.to(synth.device), split, OVERLAY_ANNOTATIONS)
+    out = Path(folder) / "overlays"
+    out.mkdir(parents=True, exist_ok=True)
+    return [save_overlay(clips, out / f"clip_{int(i):010d}.{fmt}", b, fmt, config.fps if fps is None else fps)
+            for b, i in enumerate(index.tolist()) for fmt in formats]
+
+
 # --------------------------------------------------------------------------- samples folders
 
 
@@ -390,8 +427,10 @@ def _refuse_existing(output_dir: Path, overwrite: bool) -> None:
 
 def _write_folder(pool: SamplePool, output_dir: str | os.PathLike, stats: dict[str, Any], fmts: list[str],
                   fps: float | None, num_samples: int, create_comparison: bool, num_per_class: int,
-                  scale: int | None, overwrite: bool) -> list[Path]:
-    """`write_samples` into a hidden sibling folder (`atomic_folder`), then every file moved into `output_dir`."""
+                  scale: int | None, overwrite: bool,
+                  overlays: Callable[[Path], list[Path]] | None = None) -> list[Path]:
+    """`write_samples` (and `overlays(folder)` when given) into a hidden sibling folder
+    (`atomic_folder`), then every file moved into `output_dir`."""
     out = Path(output_dir)
     _refuse_existing(out, overwrite)
     with atomic_folder(out, "output_dir", overwrite=overwrite) as tmp:
@@ -399,7 +438,20 @@ def _write_folder(pool: SamplePool, output_dir: str | os.PathLike, stats: dict[s
                                 fps=fps if fps is not None else pool.fps, num_samples=num_samples,
                                 create_comparison=create_comparison, num_per_class=num_per_class,
                                 stats=format_stats(stats), scale=scale, overwrite=True)
+        if overlays is not None:
+            written += overlays(tmp)
     return [out / p.relative_to(tmp) for p in written]
+
+
+def _overlay_writer(config: VideoMNISTConfig, pool: SamplePool, count: int, split: str, fmts: list[str],
+                    fps: float | None, device: Any = None, root: Any = None) -> Callable[[Path], list[Path]] | None:
+    """What writes the overlays of the pool's first `count` clips into a folder (None for none)."""
+    if count == 0:
+        return None
+    index = np.asarray(pool.index[:count], dtype=np.int64)  # (count,)
+    fps = fps if fps is not None else pool.fps  # as the samples
+    return lambda folder: write_overlays(config, index, folder, split=split, formats=fmts, fps=fps, device=device,
+                                         root=root)
 
 
 def visualize_hdf5(
@@ -416,6 +468,7 @@ def visualize_hdf5(
     scale: int | None = None,
     overwrite: bool = False,
     chunk_clips: int = STATS_CHUNK_CLIPS,
+    overlays: int = 0,
 ) -> list[Path]:
     """Writes the samples folder of an HDF5 export (what `videomnist visualize --hdf5_path` does).
 
@@ -431,6 +484,8 @@ def visualize_hdf5(
         seed: which clips are picked. scale: integer upscale, None = auto.
         overwrite: replace existing sample files (otherwise refuse before writing anything).
         chunk_clips: clips per read when streaming the statistics.
+        overlays: clips of the pool whose ground truth is drawn (`write_overlays`), re-rendered
+            from the config the file stores (on CUDA when available).
 
     Returns:
         The written paths.
@@ -440,12 +495,20 @@ def visualize_hdf5(
         VideoMNISTError: the file cannot be read half-way. Nothing is left in `output_dir` then.
     """
     fmts = _check_common(split, formats, num_samples, num_per_class, fps)
+    overlays = _check_overlays(overlays, num_samples, num_per_class)
     _refuse_existing(Path(output_dir), overwrite)
+    info = read_hdf5_info(hdf5_path, split)
+    config = None
+    if overlays:
+        config = stored_config(info.attrs)
+        if config is None:
+            raise UsageError(f"overlays: {str(hdf5_path)!r} stores no VideoMNIST config to re-render its clips from "
+                             "(an imported file?); draw overlays with --config instead")
     pool = load_hdf5_samples(hdf5_path, split, pool_size(num_samples, num_per_class), seed)
     stats = hdf5_stats(hdf5_path, split, chunk_clips)
     stats["samples_seed"] = seed
     return _write_folder(pool, output_dir, stats, fmts, fps, num_samples, create_comparison, num_per_class,
-                         scale, overwrite)
+                         scale, overwrite, _overlay_writer(config, pool, overlays, split, fmts, fps))
 
 
 def visualize_config(
@@ -464,6 +527,7 @@ def visualize_config(
     scale: int | None = None,
     overwrite: bool = False,
     num_clips: int | None = None,
+    overlays: int = 0,
 ) -> list[Path]:
     """Writes the samples folder straight from the generator, no file involved.
 
@@ -472,13 +536,14 @@ def visualize_config(
     `dataset_stats.txt` over those rendered clips.
 
     Args: as `visualize_hdf5`, plus `config`, `device`, `root` (full MNIST's folder) and
-        `num_clips`; `fps=None` takes `config.fps`.
+        `num_clips`; `fps=None` takes `config.fps`; overlays are rendered on `device`.
     """
     fmts = _check_common(split, formats, num_samples, num_per_class, fps)
+    overlays = _check_overlays(overlays, num_samples, num_per_class, num_clips)
     if not isinstance(config, VideoMNISTConfig):
         raise UsageError(f"config must be a VideoMNISTConfig, got {type(config).__name__}.")
     _refuse_existing(Path(output_dir), overwrite)
     n = num_clips if num_clips is not None else pool_size(num_samples, num_per_class)
     pool, stats = config_samples(config, n, split, seed, device, root)
     return _write_folder(pool, output_dir, stats, fmts, fps, num_samples, create_comparison, num_per_class,
-                         scale, overwrite)
+                         scale, overwrite, _overlay_writer(config, pool, overlays, split, fmts, fps, device, root))
