@@ -115,7 +115,7 @@ def test_export_for_writes_every_file_and_prints_how_to_load_them(tmp_path, caps
     (["predrnn", "--split_frames", "10", "5"], "split_frames: expected (n_past, n_future), integers >= 1 that add up "
                                                "to sequence_length 20"),
     (["openstl", "--split", "train"], "split: OpenSTL reads a fixed test set only"),
-    (["torchvision", "--num_clips", "0"], "num_clips: expected an integer >= 1"),
+    (["torchvision", "--num_clips", "0"], "num_clips: must be an integer >= 1, got 0"),
 ])
 def test_bad_requests_give_one_line_and_leave_nothing(tmp_path, capsys, extra, message):
     out = tmp_path / "out"
