@@ -76,7 +76,7 @@ NUM_DIGITS = (1, 2)
 ROTATION_SCALE = (False, True)
 _ROTATION, _SCALE = 20.0, (0.9, 1.1)  # "on": angles within +-20 degrees, scale within 0.9..1.1
 BASELINES = ("original_scipy", "classic_moving_mnist", "full_canvas_grid_sample")
-# The headline batch: 128 clips, the CPU render's slice (see synthesizer.CPU_RENDER_SLICE); every other batch is in the sweep.
+# The headline batch: 128 clips, the CPU render's `Synthesizer.preferred_batch_size`; every other batch is in the sweep.
 HEADLINE = dict(batch_size=128, image_size=64, sequence_length=16, num_digits=1, rotation_scale=False)
 
 
