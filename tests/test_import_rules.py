@@ -30,7 +30,7 @@ MAY_IMPORT = {
     "data": {"synth", "errors"},
     "hdf5": {"synth", "data.prediction", "errors", "interrupt", "file_kind", "atomic_file", "version", "progress"},
     "viz": {"synth", "hdf5", "errors", "interrupt", "atomic_file"},
-    "evaluation": {"synth", "hdf5", "viz", "errors", "presets", "interrupt", "atomic_file"},
+    "evaluation": {"synth", "hdf5", "errors", "presets", "interrupt", "atomic_file"},
     "models": {"synth", "data", "hdf5", "viz", "evaluation", "errors", "interrupt", "presets", "file_kind",
                "atomic_file", "progress"},
     "bench": {"synth", "errors", "version"},

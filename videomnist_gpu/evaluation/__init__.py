@@ -4,8 +4,6 @@
 - `prediction_metrics`: MSE, MAE, PSNR and SSIM of predicted frames, as video-prediction papers define them.
 - `digit_classifier`: the small CNN that reads the digit in a frame, trained once and cached.
 
-May import: `videomnist_gpu.synth`, `videomnist_gpu.hdf5`, `videomnist_gpu.viz` (`evaluate`
-loads clips from an HDF5 file through `viz.samples`, inside its functions),
-`videomnist_gpu.errors`, `videomnist_gpu.presets`, `videomnist_gpu.interrupt` (safe points for Ctrl-C),
-`videomnist_gpu.atomic_file`.
+May import: `videomnist_gpu.synth`, `videomnist_gpu.hdf5`, `videomnist_gpu.errors`,
+`videomnist_gpu.presets`, `videomnist_gpu.interrupt` (safe points for Ctrl-C), `videomnist_gpu.atomic_file`.
 """

@@ -109,7 +109,7 @@ def load_clips(source: str | os.PathLike | Tensor | np.ndarray, split: str = "te
     if not path.exists():
         raise UsageError(f"clips: no such file {str(path)!r}")
     if _is_hdf5(path):
-        from videomnist_gpu.viz.samples import load_hdf5_samples, read_hdf5_info
+        from videomnist_gpu.hdf5.clip_files import load_hdf5_samples, read_hdf5_info
 
         n = read_hdf5_info(path, split).num_videos
         if n == 0:
@@ -160,7 +160,7 @@ def _stored_config(clips: Any, split: str) -> VideoMNISTConfig | None:
     """The config stored in `clips` when it is a videomnist HDF5 export (None otherwise)."""
     if not isinstance(clips, (str, os.PathLike)) or not _is_hdf5(Path(clips)):
         return None
-    from videomnist_gpu.viz.samples import read_hdf5_info
+    from videomnist_gpu.hdf5.clip_files import read_hdf5_info
 
     return stored_config(read_hdf5_info(clips, split).attrs)
 
@@ -260,7 +260,7 @@ def _reference_clips(reference: Any, T: int, size: int, num: int, split: str, de
                      root: str | os.PathLike | None, name: str | None = None) -> tuple[VideoMNISTConfig, Tensor, Tensor, str]:
     """(config, video uint8 (M, T, H, W), labels (M, K), description) of the reference (`name`: how to call a config)."""
     if isinstance(reference, (str, os.PathLike)) and _is_hdf5(Path(reference)):
-        from videomnist_gpu.viz.samples import load_hdf5_samples, read_hdf5_info
+        from videomnist_gpu.hdf5.clip_files import load_hdf5_samples, read_hdf5_info
 
         info = read_hdf5_info(reference, split)
         config = stored_config(info.attrs)

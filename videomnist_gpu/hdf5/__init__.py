@@ -4,6 +4,7 @@
 - `chunks`: gzip chunks compressed on threads and written pre-filtered.
 - `export`: `export_dataset`, the atomic writer (`PATH.partial`, renamed on success).
 - `reader`: `HDF5VideoDataset`, a file read back as VideoGPT-style samples.
+- `clip_files`: a split's shape and attributes, and pools of its clips, read for viewing and scoring.
 - `verify`: `verify_file`, a file checked against its own stored config.
 - `moving_mnist`: the classic Moving MNIST file (`mnist_test_seq.npy`) imported into the layout.
 
