@@ -368,3 +368,20 @@ def test_overlays_show_boxes_masks_and_flow_in_a_gif(tmp_path):
     assert flow_to_rgb(right).tolist() == [[[255, 0, 0]]]  # right is red at full length
     with pytest.raises(UsageError, match="^annotations: overlays need"):
         save_overlay(Synthesizer(CONFIGS["over"], device="cpu").render([0]), tmp_path / "x.gif")
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 64, 64), (2, 5, 7, 16), (3, 9, 24), (2, 33, 40), (4, 12, 20)])
+def test_row_and_column_hits_on_words_equal_the_per_byte_reductions(shape):
+    """Every bit of every byte alone, and random pixels, at word-aligned widths (multiples of 8,
+    odd heights included) and others (the per-byte path); a sliced, non-contiguous input too."""
+    from videomnist_gpu.synth.annotations import _hits
+
+    g = torch.Generator().manual_seed(1)
+    single = torch.zeros(8 * shape[-1], *shape[-2:], dtype=torch.uint8)  # one set bit per frame
+    for i in range(single.shape[0]):
+        single[i, i % shape[-2], i // 8] = 1 << (i % 8)
+    dense = (torch.rand(shape, generator=g) < 0.05).to(torch.uint8) * torch.randint(1, 256, shape, generator=g,
+                                                                                     dtype=torch.uint8)
+    for pixels in (single, dense, dense[..., ::2, :], torch.zeros(shape, dtype=torch.uint8)):
+        columns, rows = _hits(pixels)
+        assert torch.equal(columns, pixels.amax(dim=-2) > 0) and torch.equal(rows, pixels.amax(dim=-1) > 0)
