@@ -82,13 +82,15 @@ _LOW_BIT_OF_EACH_BYTE = 0x0101010101010101
 def _hits(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Which columns and which rows hold a non-zero pixel: bool (..., W) and bool (..., H).
 
-    When each row is whole int64 words (W a multiple of 8, contiguous and aligned), eight pixels
-    are tested at once: rows by comparing words with 0, columns by OR-ing the rows' words
-    together (a halving tree) and folding each byte of the result onto its lowest bit. Per-byte
-    comparisons and reductions are scalar loops on a CPU; these word operations are measured
-    3-9x faster there, with the same result. Other shapes take the per-byte reductions.
+    On a CPU, when each row is whole int64 words (W a multiple of 8, contiguous and aligned),
+    eight pixels are tested at once: rows by comparing words with 0, columns by OR-ing the rows'
+    words together (a halving tree) and folding each byte of the result onto its lowest bit.
+    Per-byte comparisons and reductions are scalar loops on a CPU; these word operations are
+    measured 3-9x faster there, with the same result. Elsewhere (and for other shapes) the two
+    per-byte reductions, two kernels on a GPU.
     """
-    if pixels.shape[-1] % 8 or not pixels.is_contiguous() or pixels.storage_offset() % 8:
+    words_fit = pixels.shape[-1] % 8 == 0 and pixels.is_contiguous() and pixels.storage_offset() % 8 == 0
+    if pixels.device.type != "cpu" or not words_fit:
         return pixels.amax(dim=-2) > 0, pixels.amax(dim=-1) > 0
     words = pixels.view(torch.int64)  # (..., H, W/8)
     rows = (words != 0).any(dim=-1)  # (..., H)
