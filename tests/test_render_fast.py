@@ -138,3 +138,26 @@ def test_reused_workspace_never_leaks_earlier_patches():
             else:
                 out = render_fast(sprites, centers, None, None, canvas, True)
             assert (out.int() - ref.int()).abs().max().item() <= 1
+
+
+def test_cpu_windows_around_small_ink_match_reference_near_the_edges_too():
+    """Digits whose ink stays near the sprite's centre: a CPU render samples windows smaller than
+    the config's patch, centred on each digit, also where the digit is partly off the canvas."""
+    from videomnist_gpu.synth.render_fast import _cpu_window_sizes
+
+    gen = torch.Generator().manual_seed(11)
+    sprites, _, angle, scale = random_inputs(200, 2, gen, affine=True)
+    sprites[..., :8, :] = 0  # ink within 6 px of the centre
+    sprites[..., -8:, :] = 0
+    sprites[..., :, :8] = 0
+    sprites[..., :, -8:] = 0
+    centers = torch.rand(200, T, 2, 2, generator=gen) * (H + 20) - 10  # some near or over the edge
+    P = affine_patch_size(S, 1.25, math.pi / 6, H)
+    n = 200 * 2 * T
+    size = _cpu_window_sizes(sprites.reshape(-1, S, S), torch.arange(400).repeat_interleave(T),
+                             angle.transpose(1, 2).reshape(n), scale.transpose(1, 2).reshape(n), P)
+    assert (size < P).all()  # every frame samples a smaller window
+    ref = reference(sprites, centers, angle, scale, H)
+    out = render_fast(sprites, centers, angle, scale, H, False, max_scale=1.25, max_angle=math.pi / 6)
+    diff = (out.int() - ref.int()).abs()
+    assert diff.max().item() <= 1 and (diff[ref > 0] > 0).float().mean().item() < 0.002

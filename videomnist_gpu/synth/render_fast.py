@@ -296,6 +296,41 @@ def _patch_values(
     return torch.addcmul(torch.full((), 0.5, device=dev), values, (shrink * shrink)[:, None, None], out=values)
 
 
+_WINDOW_STEP = 6  # px between the window sizes a CPU render samples (even: windows stay centred)
+_WINDOW_SIZES = 4  # how many: P, P - 6, P - 12, P - 18
+
+
+def _cpu_window_sizes(sprites: torch.Tensor, sprite: torch.Tensor, angle: torch.Tensor,
+                      scale: torch.Tensor, P: int) -> torch.Tensor:
+    """The side of the square each frame samples on a CPU: the smallest of P, P - 6, ... that
+    covers its digit's ink as drawn in that frame, else P.
+
+    `affine_patch_size` bounds every frame by the whole sprite at the config's largest scale and
+    angle; a frame needs only its own digit's ink (most MNIST digits reach 10-11 px from the
+    sprite's centre, not 14) at its own scale and angle. The window sits at the centre of the
+    frame's P x P slot (sizes differ from P by an even number), centred on the digit. A frame's
+    size depends on that frame alone, so the pixels are the same whatever the batch.
+
+    Shape: sprites uint8 (D, S, S); sprite int64 (n,); angle (radians), scale float32 (n,).
+    Returns int64 (n,).
+    """
+    S = sprites.shape[-1]
+    at = torch.arange(S, device=sprites.device, dtype=torch.float32)  # (S,)
+    reach = torch.zeros(sprites.shape[0], device=sprites.device)  # (D,): ink's farthest edge from S/2
+    for hit in (sprites.amax(dim=1) > 0, sprites.amax(dim=2) > 0):  # columns, rows with ink: (D, S)
+        first = torch.where(hit, at, S / 2).amin(dim=1)  # (D,); no ink: S/2, reach 0
+        last = torch.where(hit, at + 1, S / 2).amax(dim=1)  # (D,)
+        reach = torch.maximum(reach, torch.maximum(S / 2 - first, last - S / 2))
+    spread = angle.cos().abs() + angle.sin().abs()  # (n,): a rotated square's side / its own
+    # the bound of `affine_patch_size` for a sprite of side 2 * reach, one pixel to spare
+    need = torch.ceil((2 * reach[sprite] * scale + scale.clamp(min=1.0)) * spread) + 4  # (n,)
+    sizes = [P - _WINDOW_STEP * i for i in range(_WINDOW_SIZES) if P - _WINDOW_STEP * i > 0]
+    size = torch.full_like(sprite, P)  # (n,)
+    for side in sizes[1:]:  # smaller and smaller
+        size = torch.where(need <= side, side, size)
+    return size
+
+
 def render_affine(
     sprites: torch.Tensor,
     centers: torch.Tensor,
@@ -317,9 +352,10 @@ def render_affine(
     >= 1 that is bilinear sampling of the sprite: one ``grid_sample`` read per pixel. With
     ``shrinking`` (some scale may be below 1) it is read from the sprite's integral image at the
     square's four corners (`_patch_values`). On the CPU, frames whose scale is >= 1 still take
-    the one bilinear read (the frames are split by scale, which costs no device sync there);
-    elsewhere every frame takes the four reads (same values up to float rounding). A patch as
-    large as the canvas samples the canvas.
+    the one bilinear read (the frames are split by scale, which costs no device sync there), and
+    each frame samples only the centred window of its patch that its own digit's ink can reach
+    (`_cpu_window_sizes`); elsewhere every frame takes the four reads over the whole patch (same
+    values up to float rounding). A patch as large as the canvas samples the canvas.
 
     Convention:
         sprites: uint8 (B, K, S, S); centers: float32 (B, T, K, 2); angle, scale: float32
@@ -334,25 +370,38 @@ def render_affine(
     dev = sprites.device
     n = B * K * T
     c = centers.to(torch.float32).transpose(1, 2).reshape(n, 2)  # (n, 2), frames in (B, K, T) order
-    # canvas position of patch pixel (0, 0), kept on the canvas: the patch still covers every
-    # on-canvas pixel the digit reaches, and no patch column falls off the canvas
-    o_int = torch.floor(c - P / 2).clamp_(0, H - P)  # (n, 2)
+    windows = shrinking and dev.type == "cpu"  # frames sample windows around their own ink
+    o_int = torch.floor(c - P / 2)  # (n, 2): canvas position of patch pixel (0, 0)
+    if not windows:
+        # kept on the canvas: the patch still covers every on-canvas pixel the digit reaches, and
+        # no patch column falls off the canvas (windows zero their off-canvas columns instead)
+        o_int.clamp_(0, H - P)
     d = o_int - c + 0.5  # (n, 2): centre of patch pixel (0, 0) relative to the digit centre
+    left = o_int[:, 0]  # (n,): canvas column of patch column 0
     ang = angle.to(torch.float32).transpose(1, 2).reshape(n)  # (n,)
     s = scale.to(torch.float32).transpose(1, 2).reshape(n)  # (n,)
     flat = sprites.reshape(B * K, S, S)  # (B*K, S, S)
 
     def write_patches(run: torch.Tensor) -> None:  # run: uint8 (B, K, T, P, P) view
         frames = run.flatten(0, 2)  # (n, P, P) view
-        if not shrinking or dev.type != "cpu":
+        if not windows:
             return _write_patches(_patch_values(flat, None, d, ang, s, P, area=shrinking), frames)
         sprite = torch.arange(B * K, device=dev).repeat_interleave(T)  # (n,): each frame's sprite
+        size = _cpu_window_sizes(flat, sprite, ang, s, P)  # (n,): the window each frame samples
         for area, pick in ((False, s >= 1), (True, s < 1)):
-            idx = pick.nonzero().squeeze(1)  # (m,): a host-side count, free on the CPU
-            if idx.numel():
-                values = _patch_values(flat, sprite[idx], d[idx], ang[idx], s[idx], P, area)  # (m, P, P)
-                patches = scratch("render_fast.patches", values.shape, torch.uint8, dev)  # (m, P, P)
-                _write_patches(values, patches)
+            for side in size.unique().tolist():  # a host-side list, free on the CPU
+                idx = (pick & (size == side)).nonzero().squeeze(1)  # (m,)
+                if not idx.numel():
+                    continue
+                delta = (P - side) // 2  # the window sits at the centre of the frame's P x P slot
+                values = _patch_values(flat, sprite[idx], d[idx] + delta, ang[idx], s[idx], side,
+                                       area)  # (m, side, side)
+                cols = left[idx, None] + delta + torch.arange(side, device=dev)  # (m, side) canvas columns
+                values.mul_(((cols >= 0) & (cols < H))[:, None, :])  # off the canvas: 0 (see _place)
+                patches = scratch("render_fast.patches", (idx.numel(), P, P), torch.uint8, dev)  # (m, P, P)
+                if side < P:
+                    patches.zero_()
+                _write_patches(values, patches[:, delta:delta + side, delta:delta + side])
                 frames.index_copy_(0, idx, patches)
 
     o_int = o_int.to(torch.int64).view(B, K, T, 2)  # (B, K, T, 2)
