@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from videomnist_gpu.synth.annotations import tight_boxes
 from videomnist_gpu.synth.config import COMPOSITES
 from videomnist_gpu.synth.cpu_buffers import scratch
 from videomnist_gpu.synth.render import BOX_CORNERS, integral_image
@@ -314,13 +315,9 @@ def _cpu_window_sizes(sprites: torch.Tensor, sprite: torch.Tensor, angle: torch.
     Shape: sprites uint8 (D, S, S); sprite int64 (n,); angle (radians), scale float32 (n,).
     Returns int64 (n,).
     """
-    S = sprites.shape[-1]
-    at = torch.arange(S, device=sprites.device, dtype=torch.float32)  # (S,)
-    reach = torch.zeros(sprites.shape[0], device=sprites.device)  # (D,): ink's farthest edge from S/2
-    for hit in (sprites.amax(dim=1) > 0, sprites.amax(dim=2) > 0):  # columns, rows with ink: (D, S)
-        first = torch.where(hit, at, S / 2).amin(dim=1)  # (D,); no ink: S/2, reach 0
-        last = torch.where(hit, at + 1, S / 2).amax(dim=1)  # (D,)
-        reach = torch.maximum(reach, torch.maximum(S / 2 - first, last - S / 2))
+    half = sprites.shape[-1] / 2
+    x, y, w, h = tight_boxes(sprites).unbind(dim=-1)  # (D,) each; no ink: (0, 0, 0, 0), reach S/2
+    reach = torch.stack([half - x, x + w - half, half - y, y + h - half]).amax(dim=0)  # (D,): farthest ink edge
     spread = angle.cos().abs() + angle.sin().abs()  # (n,): a rotated square's side / its own
     # the bound of `affine_patch_size` for a sprite of side 2 * reach, one pixel to spare
     need = torch.ceil((2 * reach[sprite] * scale + scale.clamp(min=1.0)) * spread) + 4  # (n,)
