@@ -296,11 +296,10 @@ def visualize_hdf5(
     fmts = _check_common(split, formats, num_samples, num_per_class, fps)
     overlays = _check_overlays(overlays, num_samples, num_per_class)
     _refuse_existing(Path(output_dir), overwrite)
-    info = read_hdf5_info(hdf5_path, split)
     config = None
     if overlays:
         try:
-            config = stored_config(info.attrs)
+            config = stored_config(read_hdf5_info(hdf5_path, split).attrs)
         except ValueError:  # a config_json that is not a config of this version: none to re-render from
             config = None
         if config is None:
