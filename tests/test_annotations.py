@@ -385,3 +385,15 @@ def test_row_and_column_hits_on_words_equal_the_per_byte_reductions(shape):
     for pixels in (single, dense, dense[..., ::2, :], torch.zeros(shape, dtype=torch.uint8)):
         columns, rows = _hits(pixels)
         assert torch.equal(columns, pixels.amax(dim=-2) > 0) and torch.equal(rows, pixels.amax(dim=-1) > 0)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 64, 64), (2, 3, 32, 32), (1, 2, 128, 128), (2, 3, 24, 24)])
+def test_frame_sums_on_words_equal_torch_sum(shape):
+    """Full frames of 255 (the largest lane sums), random frames, one digit's slice of the layers
+    (strided), and a size that takes torch.sum."""
+    from videomnist_gpu.synth.annotations import _frame_sums
+
+    g = torch.Generator().manual_seed(2)
+    layers = torch.randint(0, 256, (shape[0], 3, *shape[1:]), generator=g, dtype=torch.uint8)  # (B, K, T, H, W)
+    for pixels in (torch.full(shape, 255, dtype=torch.uint8), layers[:, 0], layers[:, 2], layers[:, 1] // 7):
+        assert torch.equal(_frame_sums(pixels).to(torch.int64), pixels.sum(dim=(-2, -1)))
