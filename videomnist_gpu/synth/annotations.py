@@ -79,20 +79,30 @@ def _extent(hit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 _LOW_BIT_OF_EACH_BYTE = 0x0101010101010101
 
 
+def _cpu_words(pixels: torch.Tensor) -> torch.Tensor | None:
+    """uint8 pixels (..., H, W) on a CPU as int64 words (..., H, W/8), eight pixels each, or None
+    where they are not on a CPU or their rows are not whole aligned words.
+
+    Per-byte comparisons and reductions are scalar loops in torch on a CPU; word operations on
+    eight pixels at once are measured 3-10x faster there. A GPU runs the per-byte operations
+    as single kernels, which stay its path.
+    """
+    aligned = all(stride % 8 == 0 for stride in pixels.stride()[:-1]) and pixels.storage_offset() % 8 == 0
+    if pixels.device.type != "cpu" or pixels.shape[-1] % 8 or pixels.stride(-1) != 1 or not aligned:
+        return None
+    return pixels.view(torch.int64)
+
+
 def _hits(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Which columns and which rows hold a non-zero pixel: bool (..., W) and bool (..., H).
 
-    On a CPU, when each row is whole int64 words (W a multiple of 8, contiguous and aligned),
-    eight pixels are tested at once: rows by comparing words with 0, columns by OR-ing the rows'
-    words together (a halving tree) and folding each byte of the result onto its lowest bit.
-    Per-byte comparisons and reductions are scalar loops on a CPU; these word operations are
-    measured 3-9x faster there, with the same result. Elsewhere (and for other shapes) the two
-    per-byte reductions, two kernels on a GPU.
+    On words (`_cpu_words`): rows by comparing words with 0, columns by OR-ing the rows' words
+    together (a halving tree) and folding each byte of the result onto its lowest bit; the same
+    result as the two per-byte reductions, which other pixels take.
     """
-    words_fit = pixels.shape[-1] % 8 == 0 and pixels.is_contiguous() and pixels.storage_offset() % 8 == 0
-    if pixels.device.type != "cpu" or not words_fit:
+    words = _cpu_words(pixels)  # (..., H, W/8)
+    if words is None:
         return pixels.amax(dim=-2) > 0, pixels.amax(dim=-1) > 0
-    words = pixels.view(torch.int64)  # (..., H, W/8)
     rows = (words != 0).any(dim=-1)  # (..., H)
     while words.shape[-2] > 1:  # log2(H) steps, each over half the words of the last
         h = words.shape[-2]
@@ -116,19 +126,17 @@ _WORDS_PER_PARTIAL = 128  # words added before a lane could pass 65535: 128 * (2
 def _frame_sums(pixels: torch.Tensor) -> torch.Tensor:
     """The sum of each frame's pixels: uint8 (..., H, W) -> int64 (...) (int32 on the other path).
 
-    On a CPU, when each frame is whole blocks of 128 int64 words (H * W a multiple of 1,024,
-    rows contiguous, aligned), eight pixels are added per word operation: the even and the odd
-    bytes of each word are added into four 16-bit lanes (<= 510 each), 128 such words per lane
-    sum (<= 65,280, no carry between lanes), and the lanes and blocks are added at the end.
-    torch first copies uint8 frames to int32 to sum them, a pass measured ~10x slower than these
-    word operations. Elsewhere (and for other shapes) that one `torch.sum`.
+    On words (`_cpu_words`) whose frames are whole blocks of 128 words (H * W a multiple of
+    1,024): the even and the odd bytes of each word are added into four 16-bit lanes (<= 510
+    each), 128 such words per lane sum (<= 65,280, no carry between lanes), and the lanes and
+    blocks are added at the end. torch would first copy the frames to int32, a pass measured ~10x
+    slower than these word operations. Other pixels take that one `torch.sum`.
     """
     H, W = pixels.shape[-2:]
-    fits = ((H * W) % (8 * _WORDS_PER_PARTIAL) == 0 and pixels.stride(-1) == 1 and pixels.stride(-2) == W
-            and all(st % 8 == 0 for st in pixels.stride()[:-2]) and pixels.storage_offset() % 8 == 0)
-    if pixels.device.type != "cpu" or not fits:
+    words = _cpu_words(pixels)  # (..., H, W/8)
+    if words is None or (H * W) % (8 * _WORDS_PER_PARTIAL):
         return pixels.sum(dim=(-2, -1), dtype=torch.int32)
-    words = pixels.flatten(-2).view(torch.int64)  # (..., H*W/8)
+    words = words.flatten(-2)  # (..., H*W/8)
     pairs = (words & _EVEN_BYTES).add_((words >> 8) & _EVEN_BYTES)  # (..., H*W/8): four lanes <= 510
     partial = pairs.unflatten(-1, (-1, _WORDS_PER_PARTIAL)).sum(dim=-1)  # (..., blocks): lanes <= 65,280
     lanes = torch.stack([(partial >> shift) & 0xFFFF for shift in (0, 16, 32, 48)])  # (4, ..., blocks)
